@@ -1,0 +1,1 @@
+"""Geocoding of enterprises and stations: gazetteer, datums, provenance."""

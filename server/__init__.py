@@ -1,0 +1,1 @@
+"""FastAPI server that serves a built release."""

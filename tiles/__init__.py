@@ -1,0 +1,1 @@
+"""Map tiles and releases: colour scales, raster/vector PMTiles, atomic release builds."""

@@ -1,0 +1,1 @@
+"""The public web map (static assets served by lantian.server)."""
