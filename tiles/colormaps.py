@@ -1,0 +1,126 @@
+"""Classed PM2.5 colour scales shared by the tile renderer, the server and the web legend.
+
+Breakpoints (µg/m³) are the same for every scale and every quarter:
+
+- 15 and 35: GB 3095-2012 annual-mean limits, grade I and grade II;
+- 75: GB 3095-2012 24-hour grade II limit (= HJ 633-2012 IAQI 100);
+- 115, 150, 250: HJ 633-2012 PM2.5 IAQI band edges 150, 200, 300.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+NODATA_CLASS = 255
+BREAKPOINTS: tuple[float, ...] = (0.0, 15.0, 35.0, 75.0, 115.0, 150.0, 250.0)
+UNITS = "µg/m³"
+
+RGBA = tuple[int, int, int, int]
+
+LABELS: tuple[str, ...] = (
+    "0–15: within the GB 3095-2012 annual grade I limit",
+    "15–35: within the GB 3095-2012 annual grade II limit",
+    "35–75: above the annual grade II limit; within the GB 3095-2012 24-h grade II limit",
+    "75–115: HJ 633-2012 AQI 101–150, lightly polluted",
+    "115–150: HJ 633-2012 AQI 151–200, moderately polluted",
+    "150–250: HJ 633-2012 AQI 201–300, heavily polluted",
+    "≥ 250: HJ 633-2012 AQI > 300, severely polluted",
+)
+
+
+@dataclass(frozen=True)
+class ColorClass:
+    """One class: values in [lower, upper) get ``rgba``; ``upper`` None means open-ended."""
+
+    lower: float
+    upper: float | None
+    rgba: RGBA
+    label: str
+
+    @property
+    def hex(self) -> str:
+        return "#{:02x}{:02x}{:02x}".format(*self.rgba[:3])
+
+
+@dataclass(frozen=True)
+class Colormap:
+    """A classed colour scale; class ``i`` covers ``[BREAKPOINTS[i], BREAKPOINTS[i+1])``."""
+
+    name: str
+    title: str
+    source: str
+    classes: tuple[ColorClass, ...]
+
+    def classify(self, values: npt.ArrayLike) -> npt.NDArray[np.uint8]:
+        """Class index per value (values below the first bound fall in class 0); NaN → 255."""
+        data = np.asarray(values, dtype=np.float64)
+        uppers = np.array([c.upper for c in self.classes[:-1]], dtype=np.float64)
+        index = np.searchsorted(uppers, data, side="right").astype(np.uint8)
+        index[~np.isfinite(data)] = NODATA_CLASS
+        return index
+
+    def to_json(self) -> dict[str, Any]:
+        """The legend document served at ``/api/colormaps/{name}``."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "units": UNITS,
+            "source": self.source,
+            "nodata": NODATA_CLASS,
+            "classes": [
+                {
+                    "index": i,
+                    "lower": c.lower,
+                    "upper": c.upper,
+                    "color": c.hex,
+                    "rgba": list(c.rgba),
+                    "label": c.label,
+                }
+                for i, c in enumerate(self.classes)
+            ],
+        }
+
+
+def _scale(name: str, title: str, source: str, colors: tuple[str, ...]) -> Colormap:
+    uppers: tuple[float | None, ...] = (*BREAKPOINTS[1:], None)
+    classes = tuple(
+        ColorClass(lower, upper, (*_rgb(color), 255), label)
+        for lower, upper, color, label in zip(BREAKPOINTS, uppers, colors, LABELS, strict=True)
+    )
+    return Colormap(name, title, source, classes)
+
+
+def _rgb(color: str) -> tuple[int, int, int]:
+    return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
+
+
+PM25 = _scale(
+    "pm25",
+    "PM2.5 (AQI-style colours)",
+    "HJ 633-2012 AQI colours (green, yellow, orange, red, purple, maroon); "
+    "the 0–35 band is split at the GB 3095-2012 grade I limit, 0–15 in a deeper green.",
+    ("#00994c", "#00e400", "#ffff00", "#ff7e00", "#ff0000", "#99004c", "#7e0023"),
+)
+
+PM25_CB = _scale(
+    "pm25-cb",
+    "PM2.5 (colour-blind-safe)",
+    "ColorBrewer 2.0 sequential YlOrRd, 7 classes (Brewer & Harrower, colorbrewer2.org; "
+    "marked colour-blind safe).",
+    ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"),
+)
+
+COLORMAPS: Mapping[str, Colormap] = {c.name: c for c in (PM25, PM25_CB)}
+
+
+def get_colormap(name: str) -> Colormap:
+    """The registered colour scale ``name``; KeyError lists the known names."""
+    try:
+        return COLORMAPS[name]
+    except KeyError:
+        raise KeyError(f"unknown colormap {name!r}; known: {', '.join(COLORMAPS)}") from None
