@@ -109,6 +109,7 @@ class ReleaseContent(_Frozen):
     layers: list[Layer]
     sources: list[Source]
     summary: dict[str, Any] = Field(default_factory=dict)
+    colormaps: dict[str, dict[str, Any]] = Field(default_factory=dict)
     file_titles: dict[str, str] = Field(default_factory=dict)
 
 
@@ -125,11 +126,14 @@ class Manifest(_Frozen):
     files: list[FileEntry]
     sources: list[Source]
     summary: dict[str, Any]
+    colormaps: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _layer_files_listed(self) -> Manifest:
         listed = {f.path for f in self.files}
         for layer in self.layers:
+            if layer.colormap is not None and layer.colormap not in self.colormaps:
+                raise ValueError(f"layer {layer.id}: colormap {layer.colormap} is not described")
             for path in layer.files.values():
                 if path not in listed:
                     raise ValueError(f"layer {layer.id}: {path} is not among the release files")

@@ -189,6 +189,7 @@ class ReleaseStore:
                 files=files,
                 sources=content.sources,
                 summary=content.summary,
+                colormaps=content.colormaps,
             )
         except ValidationError as e:
             raise BuildError(f"release {rid}: inconsistent manifest: {e}") from e

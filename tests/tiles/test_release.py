@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lantian.errors import BuildError
+from lantian.tiles.colormaps import get_colormap
 from lantian.tiles.manifest import Layer, ReleaseContent, Source
 from lantian.tiles.release import (
     InvalidReleaseError,
@@ -50,6 +51,7 @@ def writer(payload: bytes = b"tiles") -> tuple[list[Path], Callable[[Path], Rele
             sources=[Source(id="s", title="S", url="https://example.org", licence="CC-BY-4.0",
                             attribution="S")],
             summary={"stations": 3},
+            colormaps={"pm25": get_colormap("pm25").to_json()},
             file_titles={"tiles/pm25_2019Q1.pmtiles": "PM2.5 tiles, 2019Q1"},
         )
 
@@ -68,6 +70,7 @@ def test_build_writes_release_manifest_and_current(tmp_path: Path) -> None:
     raw = json.loads((release.path / "manifest.json").read_text(encoding="utf-8"))
     assert raw["format"] == "lantian-release/1" and raw["created"] == "2024-05-01T12:00:00Z"
     assert raw["summary"] == {"stations": 3} and raw["synthetic"] is True
+    assert raw["colormaps"]["pm25"]["classes"][0]["lower"] == 0
     files = {f["path"]: f for f in raw["files"]}
     assert sorted(files) == ["stats/region_stats.csv", "tiles/pm25_2019Q1.pmtiles"]
     tiles = files["tiles/pm25_2019Q1.pmtiles"]
@@ -166,3 +169,14 @@ def test_invalid_inputs(tmp_path: Path) -> None:
         load_manifest(tmp_path / "missing.json")
     with pytest.raises(InvalidReleaseError, match="no valid release"):
         store(tmp_path).activate("r-000000000000")
+
+
+def test_layer_with_undescribed_colormap_is_rejected(tmp_path: Path) -> None:
+    _, write = writer()
+
+    def without_colormaps(tmp: Path) -> ReleaseContent:
+        return write(tmp).model_copy(update={"colormaps": {}})
+
+    with pytest.raises(BuildError, match="colormap pm25 is not described"):
+        store(tmp_path).build(DIGEST_A, without_colormaps)
+    assert not (tmp_path / "current").exists()

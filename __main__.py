@@ -1,0 +1,5 @@
+"""``python -m lantian``."""
+
+from lantian.cli import app
+
+app()

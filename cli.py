@@ -1,0 +1,110 @@
+"""The ``lantian`` command: build releases and serve them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lantian.errors import LantianError
+from lantian.settings import Settings
+
+app = typer.Typer(help="lantian (蓝天): pollution layers as a map server.", no_args_is_help=True)
+console = Console(stderr=True)
+
+DataDir = Annotated[Path, typer.Option(help="Folder holding releases/ and the 'current' link.")]
+
+
+@app.command()
+def build(
+    demo: Annotated[bool, typer.Option(help="Build the bundled 2019 demo release.")] = False,
+    stations: Annotated[
+        list[Path] | None, typer.Option(help="Station list(s); the first gives coordinates.")
+    ] = None,
+    observations: Annotated[
+        list[Path] | None, typer.Option(help="Hourly CNEMC/quotsoft files (.csv, .csv.gz).")
+    ] = None,
+    satellite: Annotated[
+        list[Path] | None, typer.Option(help="Satellite PM2.5 grids (NetCDF/GeoTIFF).")
+    ] = None,
+    gem_steel: Annotated[list[Path] | None, typer.Option(help="GEM steel plant tables.")] = None,
+    wri_power: Annotated[list[Path] | None, typer.Option(help="WRI power plant tables.")] = None,
+    enterprises: Annotated[
+        list[Path] | None, typer.Option(help="Generic enterprise tables to geocode.")
+    ] = None,
+    provinces: Annotated[Path | None, typer.Option(help="Province boundaries.")] = None,
+    cities: Annotated[Path | None, typer.Option(help="City boundaries with regions.")] = None,
+    title: Annotated[str, typer.Option(help="Release title.")] = "lantian release",
+    method: Annotated[str, typer.Option(help="Interpolation: idw or kriging.")] = "idw",
+    data_dir: DataDir = Path("var"),
+) -> None:
+    """Build a release atomically; an unchanged rebuild is skipped."""
+    from lantian.pipeline import BuildInputs, BuildOptions, build_release, demo_inputs
+    from lantian.progress import RichProgress
+
+    if demo:
+        inputs = demo_inputs()
+    else:
+        if not (stations and (observations or satellite)):
+            raise typer.BadParameter("give --demo, or --stations with --observations/--satellite")
+        if provinces is None or cities is None:
+            raise typer.BadParameter("--provinces and --cities are required")
+        inputs = BuildInputs(
+            title=title,
+            stations=tuple(stations),
+            observations=tuple(observations or ()),
+            satellite=tuple(satellite or ()),
+            gem_steel=tuple(gem_steel or ()),
+            wri_power=tuple(wri_power or ()),
+            enterprise_tables=tuple(enterprises or ()),
+            provinces=provinces,
+            cities=cities,
+        )
+    try:
+        options = BuildOptions(method=method)
+        with RichProgress(console) as progress:
+            result = build_release(inputs, options, data_dir, progress)
+    except (LantianError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    table = Table("step", "seconds", title=f"release {result.release_id}")
+    for step, seconds in result.timings.items():
+        table.add_row(step, f"{seconds:.1f}")
+    console.print(table)
+    state = "unchanged, kept" if result.skipped else "built"
+    console.print(f"{state}: {result.path}")
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = Path("var"),
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    release: Annotated[str | None, typer.Option(help="Release id (default: current).")] = None,
+) -> None:
+    """Serve a built release: tiles, API and the web map."""
+    from lantian.server.app import run
+
+    run(Settings(data_dir=data_dir, host=host, port=port, release=release))
+
+
+@app.command()
+def releases(data_dir: DataDir = Path("var")) -> None:
+    """List built releases; the one served by default is marked."""
+    from lantian.tiles.release import ReleaseStore
+
+    store = ReleaseStore(data_dir)
+    current = store.current()
+    table = Table("id", "current", "created", "title", "quarters")
+    for release in store.list_releases():
+        m = release.manifest
+        mark = "*" if current is not None and current.id == release.id else ""
+        table.add_row(m.id, mark, m.created.isoformat(), m.title, ", ".join(m.quarters))
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()
