@@ -1,0 +1,226 @@
+"""Enterprise tables → one WGS-84 GeoDataFrame with geocode provenance, plus a report.
+
+Every input row ends up either in the layer or in the report with a reason: none is dropped
+silently. Malformed values (a latitude of 'abc', an unknown datum) raise ``InputError`` naming
+file, row and field; rows that are well-formed but cannot be placed go to the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from .datum import Datum, to_wgs84
+from .gazetteer import Gazetteer
+
+COLUMNS = [
+    "id", "name", "name_zh", "name_en", "industry", "capacity", "capacity_unit", "owner",
+    "province", "city", "county", "address", "geocode_source", "geocode_precision",
+    "source_datum", "data_source",
+]
+REPORT_COLUMNS = ["file", "row", "id", "name", "status", "reason"]
+GEM_SOURCE = "Global Energy Monitor, Global Steel Plant Tracker (CC BY 4.0)"
+WRI_SOURCE = "WRI Global Power Plant Database (CC BY 4.0)"
+
+
+def empty_report() -> pd.DataFrame:
+    return pd.DataFrame(columns=REPORT_COLUMNS)
+
+
+def load_gem_steel(path: Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Global Steel Plant Tracker rows (``lat``/``lon`` split from GEM's Coordinates)."""
+    raw = _read(path, ["Plant ID", "plant_name_en", "plant_name_zh", "lat", "lon"])
+    lon = _coordinate(path, raw, "lon", -180, 180)
+    lat = _coordinate(path, raw, "lat", -90, 90)
+    accuracy = raw.get("Coordinate accuracy", pd.Series("", index=raw.index))
+    table = pd.DataFrame({
+        "id": "gem:" + raw["Plant ID"].str.strip(),
+        "name": raw["plant_name_zh"].where(raw["plant_name_zh"] != "", raw["plant_name_en"]),
+        "name_zh": raw["plant_name_zh"],
+        "name_en": raw["plant_name_en"],
+        "industry": "steel",
+        "capacity": pd.to_numeric(raw.get("Nominal crude steel capacity (ttpa)"),
+                                  errors="coerce"),
+        "capacity_unit": "ttpa crude steel",
+        "owner": raw.get("Owner", ""),
+        "province": raw.get("province", ""),
+        "city": raw.get("Municipality", "").replace("unknown", ""),
+        "county": "",
+        "address": "",
+        "geocode_source": "source_coordinates",
+        "geocode_precision": np.where(accuracy == "approximate", "approximate", "point"),
+        "source_datum": Datum.WGS84.value,
+        "data_source": GEM_SOURCE,
+    })
+    return _located(path, table, lon, lat)
+
+
+def load_wri_power(
+    path: Path, fuels: Sequence[str] = ("Coal",)
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """WRI Global Power Plant Database (China source file), plants burning ``fuels``.
+
+    Rows sharing a Power Plant ID are units of one plant: they become one enterprise with the
+    summed capacity, and the merge is noted in the report."""
+    raw = _read(path, ["Power Plant ID", "Name", "Fuel", "Latitude", "Longitude"])
+    raw = raw[raw["Fuel"].isin(fuels)]
+    lon = _coordinate(path, raw, "Longitude", -180, 180)
+    lat = _coordinate(path, raw, "Latitude", -90, 90)
+    repeated = raw["Power Plant ID"].duplicated()
+    merged = pd.DataFrame({
+        "file": path.name, "row": raw.index[repeated] + 1,
+        "id": "wri:" + raw.loc[repeated, "Power Plant ID"], "name": raw.loc[repeated, "Name"],
+        "status": "merged", "reason": "a further unit of the same Power Plant ID; capacity summed",
+    }, columns=REPORT_COLUMNS)
+    capacity = pd.to_numeric(raw.get("Capacity (MW)"), errors="coerce")
+    raw = raw.assign(**{"Capacity (MW)": capacity.groupby(raw["Power Plant ID"]).transform(
+        "sum", min_count=1)})[~repeated]
+    lon, lat = lon[~repeated], lat[~repeated]
+    industry = raw["Fuel"].str.lower().str.replace(" ", "_") + "_power"
+    table = pd.DataFrame({
+        "id": "wri:" + raw["Power Plant ID"].str.strip(),
+        "name": raw["Name"],
+        "name_zh": "",
+        "name_en": raw["Name"],
+        "industry": industry,
+        "capacity": raw["Capacity (MW)"],
+        "capacity_unit": "MW",
+        "owner": raw.get("Owner", ""),
+        "province": "",
+        "city": raw.get("Municipality", ""),
+        "county": "",
+        "address": raw.get("Location", ""),
+        "geocode_source": "source_coordinates",
+        "geocode_precision": "point",
+        "source_datum": Datum.WGS84.value,
+        "data_source": WRI_SOURCE,
+    })
+    layer, report = _located(path, table, lon, lat)
+    return layer, pd.concat([report, merged], ignore_index=True) if len(merged) else report
+
+
+def load_enterprise_table(
+    path: Path, gazetteer: Gazetteer
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """A generic table: ``name, industry`` and ``lat, lon[, datum]`` and/or ``province, city,
+    county, address``. Given coordinates are converted to WGS-84; the others are geocoded
+    from the gazetteer to county, city or province precision."""
+    raw = _read(path, ["name", "industry"])
+    for column in ("name_zh", "name_en", "province", "city", "county", "address", "owner",
+                   "datum", "lat", "lon", "capacity", "capacity_unit", "id"):
+        if column not in raw:
+            raw[column] = ""
+    for row, name in enumerate(raw["name"], start=1):
+        if not name.strip():
+            raise InputError(path, "empty enterprise name", row=row, field="name")
+    lon = _coordinate(path, raw, "lon", -180, 180)
+    lat = _coordinate(path, raw, "lat", -90, 90)
+    datums = [_datum(path, row, text) for row, text in enumerate(raw["datum"], start=1)]
+    table = pd.DataFrame({
+        "id": [f"csv:{i or row}" for row, i in enumerate(raw["id"].str.strip(), start=1)],
+        "name": raw["name"].str.strip(),
+        "name_zh": raw["name_zh"],
+        "name_en": raw["name_en"],
+        "industry": raw["industry"].str.strip(),
+        "capacity": pd.to_numeric(raw["capacity"], errors="coerce"),
+        "capacity_unit": raw["capacity_unit"],
+        "owner": raw["owner"],
+        "province": raw["province"],
+        "city": raw["city"],
+        "county": raw["county"],
+        "address": raw["address"],
+        "geocode_source": "source_coordinates",
+        "geocode_precision": "point",
+        "source_datum": [d.value for d in datums],
+        "data_source": str(path.name),
+    }, index=raw.index)
+    lon_out, lat_out = lon.to_numpy(float), lat.to_numpy(float)
+    for i, (idx, datum) in enumerate(zip(raw.index, datums, strict=True)):
+        if np.isfinite(lon_out[i]) and np.isfinite(lat_out[i]):
+            x, y = to_wgs84(lon_out[i], lat_out[i], datum)
+            lon_out[i], lat_out[i] = float(x), float(y)
+            continue
+        found = gazetteer.locate(province=raw.at[idx, "province"], city=raw.at[idx, "city"],
+                                 county=raw.at[idx, "county"], address=raw.at[idx, "address"])
+        if found is not None:
+            lon_out[i], lat_out[i] = found.lon, found.lat
+            table.loc[idx, ["geocode_source", "geocode_precision", "source_datum"]] = [
+                "gazetteer", found.precision, found.source_datum.value]
+    return _located(path, table, pd.Series(lon_out, index=raw.index),
+                    pd.Series(lat_out, index=raw.index))
+
+
+def combine(parts: Sequence[tuple[gpd.GeoDataFrame, pd.DataFrame]]) -> tuple[
+        gpd.GeoDataFrame, pd.DataFrame]:
+    """One layer and one report from several loaders; ids must be unique."""
+    layers = [p[0] for p in parts if len(p[0])]
+    layer = gpd.GeoDataFrame(pd.concat(layers, ignore_index=True), crs="EPSG:4326") if layers \
+        else gpd.GeoDataFrame(columns=[*COLUMNS, "geometry"], geometry="geometry", crs=4326)
+    repeated = layer["id"][layer["id"].duplicated()]
+    if len(repeated):
+        raise ValueError(f"enterprise ids are not unique: {', '.join(repeated[:5])}")
+    reports = [p[1] for p in parts if len(p[1])]
+    report = pd.concat(reports, ignore_index=True) if reports else empty_report()
+    return layer, report
+
+
+def _read(path: Path, required: list[str]) -> pd.DataFrame:
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        raise InputError(path, f"cannot read table: {e}") from e
+    missing = [c for c in required if c not in raw.columns]
+    if missing:
+        raise InputError(path, f"missing column(s): {', '.join(missing)}", field=missing[0])
+    return raw
+
+
+def _coordinate(path: Path, raw: pd.DataFrame, column: str, low: float, high: float) -> pd.Series:
+    text = raw[column].astype(str).str.strip()
+    values = pd.to_numeric(text, errors="coerce")
+    bad = (text != "") & (values.isna() | (values < low) | (values > high))
+    if bad.any():
+        position = int(np.flatnonzero(bad.to_numpy())[0])
+        row = int(raw.index[position]) + 1
+        raise InputError(path, f"not a coordinate in [{low}, {high}]: {text.iloc[position]!r}",
+                         row=row, field=column)
+    return values
+
+
+def _datum(path: Path, row: int, text: str) -> Datum:
+    if not text.strip():
+        return Datum.WGS84
+    try:
+        return Datum.parse(text)
+    except ValueError as e:
+        raise InputError(path, str(e), row=row, field="datum") from e
+
+
+def _located(
+    path: Path, table: pd.DataFrame, lon: pd.Series, lat: pd.Series
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Split rows with a point from rows that could not be placed (reported)."""
+    placed = lon.notna().to_numpy() & lat.notna().to_numpy()
+    swapped = placed & (lat.abs().to_numpy() > 60) & (lon.abs().to_numpy() < 60)
+    report = pd.DataFrame({
+        "file": path.name,
+        "row": np.asarray(table.index, int)[~placed | swapped] + 1,
+        "id": table["id"].to_numpy()[~placed | swapped],
+        "name": table["name"].to_numpy()[~placed | swapped],
+        "status": "failed",
+        "reason": np.where(swapped[~placed | swapped],
+                           "latitude and longitude look swapped; row not placed",
+                           "no coordinates and the gazetteer found no admin unit"),
+    }, columns=REPORT_COLUMNS)
+    keep = placed & ~swapped
+    layer = gpd.GeoDataFrame(
+        table.loc[keep, COLUMNS].reset_index(drop=True),
+        geometry=gpd.points_from_xy(lon[keep], lat[keep]),
+        crs="EPSG:4326",
+    )
+    return layer, report

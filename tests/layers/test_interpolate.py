@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lantian.layers.grid import CHINA_GRID, GridSpec
+from lantian.layers.interpolate import Method, Options, interpolate
+
+SMALL = GridSpec(115.0, 38.0, 117.0, 40.0, 0.1)
+LON = np.array([115.25, 116.05, 116.75, 115.55, 116.45])
+LAT = np.array([38.25, 38.55, 39.05, 39.65, 39.85])
+VAL = np.array([40.0, 55.0, 70.0, 60.0, 80.0])
+
+
+@pytest.mark.parametrize("method", ["idw", "kriging"])
+def test_contract_and_exact_at_stations(method: Method) -> None:
+    options = Options(method=method, variogram_model="exponential", max_lag_km=200)
+    result = interpolate(LON, LAT, VAL, SMALL, "2019Q1", options)
+    ds = result.dataset
+    assert ds["pm25"].dims == ("lat", "lon") and ds["pm25"].dtype == np.float32
+    assert ds["pm25_uncertainty"].dtype == np.float32
+    assert ds.attrs["quarter"] == "2019Q1" and ds.attrs["method"] == method
+    assert ds.attrs["n_stations"] == 5 and ds.attrs["cv_rmse"] == result.cv.rmse
+    assert result.cv.n == 5 and result.cv.rmse >= abs(result.cv.bias)
+    for lon, lat, value in zip(LON, LAT, VAL, strict=True):  # stations sit on cell centres
+        cell = ds.sel(lon=lon, lat=lat, method="nearest")
+        assert float(cell["pm25"]) == pytest.approx(value, abs=1e-3)
+    assert np.isfinite(ds["pm25"].to_numpy()).all()
+
+
+def test_idw_stays_within_station_range() -> None:
+    values = interpolate(LON, LAT, VAL, SMALL, "2019Q1").dataset["pm25"].to_numpy()
+    assert VAL.min() - 1e-3 <= values.min() and values.max() <= VAL.max() + 1e-3
+
+
+def test_idw_uncertainty_is_weighted_spread() -> None:
+    ds = interpolate(LON[:3], LAT[:3], [10.0, 10.0, 10.0], SMALL, "2019Q1").dataset
+    assert np.nanmax(ds["pm25_uncertainty"].to_numpy()) == pytest.approx(0.0, abs=1e-4)
+    ds = interpolate(LON, LAT, VAL, SMALL, "2019Q1").dataset
+    assert float(ds["pm25_uncertainty"].max()) > 5.0
+
+
+def test_kriging_variance_grows_away_from_stations() -> None:
+    ds = interpolate(LON, LAT, VAL, SMALL, "2019Q1", Options(method="kriging")).dataset
+    at_station = float(ds["pm25_uncertainty"].sel(lon=116.75, lat=39.05, method="nearest"))
+    far = float(ds["pm25_uncertainty"].sel(lon=116.95, lat=38.05, method="nearest"))
+    assert at_station < far
+
+
+def test_far_cells_are_nan_and_validation() -> None:
+    ds = interpolate(LON, LAT, VAL, SMALL, "2019Q1", Options(max_distance_km=20)).dataset
+    corner = float(ds["pm25"].sel(lon=115.0, lat=40.0, method="nearest"))
+    assert np.isnan(corner) and np.isnan(float(ds["pm25_uncertainty"].sel(lon=115.0, lat=40.0,
+                                                                           method="nearest")))
+    with pytest.raises(ValueError, match="at least 3"):
+        interpolate(LON[:2], LAT[:2], VAL[:2], SMALL, "2019Q1")
+    with pytest.raises(ValueError, match="at least 3"):  # NaN/Inf dropped, duplicates merged
+        interpolate([115.2, 115.2, 116.0, 116.5], [38.2, 38.2, 39.0, 39.5],
+                    [1.0, 3.0, np.nan, np.inf], SMALL, "2019Q1")
+    result = interpolate([*LON, 115.25], [*LAT, 38.25], [*VAL, 50.0], SMALL, "2019Q1")
+    assert result.n_merged == 1 and result.n_stations == 5
+    cell = result.dataset.sel(lon=115.25, lat=38.25, method="nearest")
+    assert float(cell["pm25"]) == pytest.approx(45.0)
+    with pytest.raises(ValueError, match="quarter"):
+        interpolate(LON, LAT, VAL, SMALL, "2019-01")
+
+
+@pytest.mark.parametrize("method", ["idw", "kriging"])
+def test_real_q1_north_china(q1_station_means: pd.DataFrame, method: Method) -> None:
+    grid = CHINA_GRID.subgrid(113.0, 36.0, 118.0, 41.0)
+    m = q1_station_means
+    result = interpolate(m["lon"], m["lat"], m["pm25"], grid, "2019Q1", Options(method=method))
+    assert result.n_stations > 1400 and result.cv.n > 1400
+    assert 4.0 < result.cv.rmse < 12.0 and abs(result.cv.bias) < 2.0
+    beijing = m[m["code"] == "1001A"].iloc[0]
+    row, col = grid.cell_index(beijing["lon"], beijing["lat"])
+    value = float(result.dataset["pm25"][row, col])
+    assert value == pytest.approx(beijing["pm25"], abs=8.0)
+    assert np.isfinite(result.dataset["pm25"].to_numpy()).all()  # dense network here

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import xarray as xr
+from shapely.geometry import Point
+
+from lantian.layers.grid import CHINA_GRID
+from lantian.layers.interpolate import Options, interpolate
+from lantian.layers.writers import (
+    STANDARD_NAME,
+    write_cog,
+    write_cube,
+    write_enterprises,
+    write_stats,
+)
+
+GRID = CHINA_GRID.subgrid(115.0, 38.5, 118.0, 41.5)  # 300 × 300: one overview level
+
+
+@pytest.fixture(scope="module")
+def grids(q1_station_means: pd.DataFrame) -> list[xr.Dataset]:
+    m = q1_station_means
+    q1 = interpolate(m["lon"], m["lat"], m["pm25"], GRID, "2019Q1").dataset
+    q2 = interpolate(m["lon"], m["lat"], m["pm25"] / 2, GRID, "2019Q2",
+                     Options(max_distance_km=30)).dataset
+    return [q1, q2]
+
+
+def test_cog_round_trip_and_station_pixel(
+    grids: list[xr.Dataset], q1_station_means: pd.DataFrame, tmp_path: Path
+) -> None:
+    path = write_cog(grids[0], tmp_path)
+    assert path.name == "pm25_2019Q1.tif"
+    with rasterio.open(path) as src:
+        assert src.count == 2 and src.dtypes == ("float32", "float32")
+        assert src.crs.to_epsg() == 4326 and src.descriptions == ("pm25", "pm25_uncertainty")
+        assert src.units == ("ug m-3", "ug m-3")
+        assert src.compression.name.upper() == "DEFLATE" and src.overviews(1)
+        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert src.bounds == pytest.approx(GRID.bounds)
+        values = src.read()
+        pick = q1_station_means["code"] == "1001A"
+        lon, lat, value = q1_station_means.loc[pick, ["lon", "lat", "pm25"]].to_numpy()[0]
+        row, col = src.index(lon, lat)
+    np.testing.assert_array_equal(values[0], grids[0]["pm25"].to_numpy())
+    assert (row, col) == GRID.cell_index(lon, lat)
+    assert values[0, row, col] == pytest.approx(value, abs=8.0)
+
+
+def test_cog_keeps_nan(grids: list[xr.Dataset], tmp_path: Path) -> None:
+    with rasterio.open(write_cog(grids[1], tmp_path)) as src:
+        band = src.read(1)
+    assert np.isnan(band).any() and np.isfinite(band).any()
+    np.testing.assert_array_equal(np.isnan(band), np.isnan(grids[1]["pm25"].to_numpy()))
+
+
+def test_cube_is_cf(grids: list[xr.Dataset], tmp_path: Path) -> None:
+    path = write_cube(grids, tmp_path / "pm25_quarterly.nc", title="t", source="CNEMC")
+    with xr.open_dataset(path) as cube:
+        assert cube["pm25"].dims == ("time", "lat", "lon")
+        assert cube["pm25"].attrs["standard_name"] == STANDARD_NAME
+        assert cube["pm25"].attrs["units"] == "ug m-3"
+        assert cube["pm25"].attrs["grid_mapping"] == "crs"
+        assert cube["crs"].attrs["grid_mapping_name"] == "latitude_longitude"
+        assert cube.attrs["Conventions"] == "CF-1.8" and "history" in cube.attrs
+        assert str(cube["time"].to_numpy()[1])[:10] == "2019-04-01"
+        bounds = cube["time_bnds"].to_numpy()
+        assert [str(b)[:10] for b in bounds[0]] == ["2019-01-01", "2019-04-01"]
+        assert list(cube["quarter"].to_numpy()) == ["2019Q1", "2019Q2"]
+        assert cube["pm25"].encoding["zlib"]
+        np.testing.assert_array_equal(cube["pm25"][1].to_numpy(), grids[1]["pm25"].to_numpy())
+
+
+def test_enterprises_formats(tmp_path: Path) -> None:
+    gdf = gpd.GeoDataFrame(
+        {"id": ["gem:P1", "wri:2"], "name": ["钢厂", "Plant"], "capacity": [1000.0, np.nan]},
+        geometry=[Point(118.70, 39.99), Point(114.2, 36.7)], crs=4326,
+    )
+    paths = write_enterprises(gdf, tmp_path)
+    for fmt in ("parquet", "gpkg", "geojson"):
+        back = (gpd.read_parquet(paths[fmt]) if fmt == "parquet" else gpd.read_file(paths[fmt]))
+        assert back.crs.to_epsg() == 4326
+        assert list(back["id"]) == ["gem:P1", "wri:2"] and back["name"][0] == "钢厂"
+        assert back.geometry.x.tolist() == pytest.approx([118.70, 114.2])
+    table = pd.read_csv(paths["csv"])
+    assert list(table.columns) == ["id", "name", "capacity", "lon", "lat"]
+    assert table["lat"].tolist() == pytest.approx([39.99, 36.7])
+
+
+def test_stats_csv_and_json(tmp_path: Path) -> None:
+    stats = pd.DataFrame({"region": ["2+26", "北京"], "pm25": [88.15, 51.6],
+                          "qoq_change_pct": [np.nan, -3.5]})
+    paths = write_stats(stats, tmp_path)
+    records = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert records[0] == {"region": "2+26", "pm25": 88.15, "qoq_change_pct": None}
+    pd.testing.assert_frame_equal(pd.read_csv(paths["csv"]), stats)
