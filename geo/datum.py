@@ -100,6 +100,14 @@ def bd09_to_gcj02(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, F
     return z * np.cos(theta), z * np.sin(theta)
 
 
+def gcj02_to_bd09(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """GCJ-02 → BD-09 (Baidu's published forward transform)."""
+    x, y = np.asarray(lon, float), np.asarray(lat, float)
+    z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
 def to_wgs84(
     lon: npt.ArrayLike, lat: npt.ArrayLike, datum: Datum | str
 ) -> tuple[FloatArray, FloatArray]:

@@ -139,7 +139,7 @@ def load_enterprise_table(
         "source_datum": [d.value for d in datums],
         "data_source": str(path.name),
     }, index=raw.index)
-    lon_out, lat_out = lon.to_numpy(float), lat.to_numpy(float)
+    lon_out, lat_out = np.array(lon, dtype=float), np.array(lat, dtype=float)
     for i, (idx, datum) in enumerate(zip(raw.index, datums, strict=True)):
         if np.isfinite(lon_out[i]) and np.isfinite(lat_out[i]):
             x, y = to_wgs84(lon_out[i], lat_out[i], datum)
@@ -187,8 +187,10 @@ def _coordinate(path: Path, raw: pd.DataFrame, column: str, low: float, high: fl
     if bad.any():
         position = int(np.flatnonzero(bad.to_numpy())[0])
         row = int(raw.index[position]) + 1
-        raise InputError(path, f"not a coordinate in [{low}, {high}]: {text.iloc[position]!r}",
-                         row=row, field=column)
+        hint = " (latitude and longitude swapped?)" if high == 90 and abs(
+            values.iloc[position]) <= 180 else ""
+        raise InputError(path, f"not a coordinate in [{low}, {high}]: "
+                         f"{text.iloc[position]!r}{hint}", row=row, field=column)
     return values
 
 

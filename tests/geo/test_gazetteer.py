@@ -1,0 +1,39 @@
+import pytest
+
+from lantian.geo.gazetteer import Gazetteer, short_name
+
+
+@pytest.fixture(scope="module")
+def gazetteer() -> Gazetteer:
+    return Gazetteer()
+
+
+def test_county_from_names(gazetteer: Gazetteer) -> None:
+    found = gazetteer.locate(province="Hebei", city="唐山", county="迁安")
+    assert found is not None and (found.adcode, found.precision) == ("130283000000", "county")
+    # the table's GCJ-02 point (118.701144, 39.999174) shifted to WGS-84
+    assert found.lon == pytest.approx(118.6951, abs=0.002)
+
+
+def test_adcode_lookup_and_unknowns(gazetteer: Gazetteer) -> None:
+    found = gazetteer.by_adcode("130481")
+    assert found is not None and found.name == "武安市"
+    assert gazetteer.by_adcode("999999") is None
+    assert gazetteer.locate(address="not a place") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "precision"),
+    [("秦皇岛", "city"), ("延边州", "city"), ("大兴安岭地区", "city"), ("寿光", "county"),
+     ("北京", "city")],
+)
+def test_city_names_as_station_lists_write_them(
+    gazetteer: Gazetteer, name: str, precision: str
+) -> None:
+    found = gazetteer.city_centroid(name)
+    assert found is not None and found.precision == precision
+
+
+def test_short_names() -> None:
+    assert [short_name(n) for n in ("石家庄市", "河北省", "延边朝鲜族自治州", "北京")] == [
+        "石家庄", "河北", "延边朝鲜族", "北京"]

@@ -1,0 +1,65 @@
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from lantian.errors import InputError
+from lantian.geo.gazetteer import Gazetteer
+from lantian.geo.stations import load_stations, merge_names, validate_stations
+
+MATCH1 = "cnemc_stations_1605_versey-sherry_match1.csv"
+
+
+@pytest.fixture(scope="module")
+def validated(demo_data: Path) -> pd.DataFrame:
+    stations = load_stations(demo_data / "stations" / MATCH1)
+    names = load_stations(demo_data / "stations" / "cnemc_StationList-2020.01.01.csv")
+    boundaries = demo_data / "boundaries"
+    return validate_stations(
+        merge_names(stations, names),
+        gpd.read_file(boundaries / "cities_2p26_fenwei_wgs84.geojson"),
+        gpd.read_file(boundaries / "provinces_7_wgs84.geojson"),
+        Gazetteer(),
+    ).set_index("code")
+
+
+def test_both_layouts_load_with_codes_normalised(demo_data: Path) -> None:
+    match1 = load_stations(demo_data / "stations" / MATCH1)
+    cnemc = load_stations(demo_data / "stations" / "cnemc_StationList-2020.01.01.csv")
+    assert len(match1) == 1605 and match1.loc[0, "code"] == "1001A"
+    assert cnemc.attrs["duplicates"] == ["3207A"] and cnemc["code"].is_unique
+    assert cnemc.set_index("code").loc["1001A", "name"] == "万寿西宫"
+
+
+def test_wrong_latitude_of_qinhuangdao_station_is_flagged(validated: pd.DataFrame) -> None:
+    row = validated.loc["3132A"]
+    assert row["status"] == "outside_province"
+    assert "37.0308" in row["reason"] and "秦皇岛" in row["reason"]
+
+
+def test_missing_coordinates_are_flagged_not_dropped(validated: pd.DataFrame) -> None:
+    missing = validated[validated["status"] == "missing_coordinates"]
+    assert len(missing) == 14 and "1028A" in missing.index
+    assert len(validated) == 1605
+
+
+def test_nearly_all_real_stations_are_ok(validated: pd.DataFrame) -> None:
+    assert validated.loc["1001A", "status"] == "ok"  # Beijing, inside its city polygon
+    assert (validated["status"] == "ok").sum() >= 1580
+
+
+def test_bad_coordinate_names_file_row_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "stations.csv"
+    path.write_text("监测点编码,监测点名称,城市,经度,纬度\n1001A,万寿西宫,北京,116.36,39.87\n"
+                    "1002A,定陵,北京,north,40.29\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_stations(path)
+    assert str(err.value) == f"{path}:2: lon: not a coordinate: 'north'"
+
+
+def test_unknown_header_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "stations.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(InputError, match="unrecognised station list header"):
+        load_stations(path)
