@@ -1,0 +1,59 @@
+"""The application factory: ``create_app(settings)`` and ``run(settings)``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from ..settings import Settings
+from .api import api_router
+from .downloads import downloads_router
+from .errors import add_exception_handlers
+from .release import load_release
+from .tiles import tile_router
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """A FastAPI app serving the release chosen by ``settings`` (loaded at startup)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        release = load_release(settings)
+        app.state.release = release
+        try:
+            yield
+        finally:
+            release.close()
+
+    app = FastAPI(
+        title="lantian",
+        description="Quarterly PM2.5 grids and steel/coal plants as map tiles and open data.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    add_exception_handlers(app)
+    app.include_router(tile_router(settings))
+    app.include_router(api_router(settings))
+    app.include_router(downloads_router(settings))
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def run(settings: Settings) -> None:
+    """Serve the app with uvicorn on ``settings.host:settings.port``."""
+    import uvicorn
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")

@@ -1,0 +1,100 @@
+"""Request dependencies: the loaded release and query parameters as validated dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+
+from .errors import InvalidParameterError
+from .release import Release
+
+MAX_ZOOM = 22
+QUARTER_PATTERN = r"^\d{4}Q[1-4]$"
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+def get_release(request: Request) -> Release:
+    """The release loaded at startup."""
+    return request.app.state.release  # type: ignore[no-any-return]
+
+
+ReleaseDep = Annotated[Release, Depends(get_release)]
+LayerId = Annotated[str, Path(pattern=NAME_PATTERN, description="Layer id from the manifest.")]
+Quarter = Annotated[str, Path(pattern=QUARTER_PATTERN, description="Quarter, e.g. 2019Q1.")]
+
+
+@dataclass
+class TileParams:
+    """Tile address; x and y must be below 2^z."""
+
+    z: Annotated[int, Path(ge=0, le=MAX_ZOOM, description="Zoom level.")]
+    x: Annotated[int, Path(ge=0, description="Column.")]
+    y: Annotated[int, Path(ge=0, description="Row.")]
+
+    def __post_init__(self) -> None:
+        if self.x >= 1 << self.z or self.y >= 1 << self.z:
+            raise InvalidParameterError(f"tile {self.z}/{self.x}/{self.y} does not exist")
+
+
+@dataclass
+class PageParams:
+    """Paging; ``limit`` is further capped by ``settings.max_page_size``."""
+
+    limit: Annotated[int, Query(ge=1, le=10_000, description="Page size.")] = 100
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip.")] = 0
+
+
+def parse_bbox(text: str | None, max_area: float) -> tuple[float, float, float, float] | None:
+    """``minlon,minlat,maxlon,maxlat`` → tuple, checked for range, order and area."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise InvalidParameterError("bbox must be four numbers") from None
+    if len(values) != 4 or not all(v == v and abs(v) != float("inf") for v in values):
+        raise InvalidParameterError("bbox must be four finite numbers")
+    west, south, east, north = values
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise InvalidParameterError("bbox must be minlon,minlat,maxlon,maxlat within WGS-84")
+    if (east - west) * (north - south) > max_area:
+        raise InvalidParameterError(f"bbox area must not exceed {max_area:g} square degrees")
+    return west, south, east, north
+
+
+@dataclass
+class EnterpriseFilter:
+    """Filters of the enterprise search."""
+
+    bbox: Annotated[
+        str | None,
+        Query(max_length=100, description="minlon,minlat,maxlon,maxlat (WGS-84)."),
+    ] = None
+    industry: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9_]+$")] = None
+    province: Annotated[str | None, Query(min_length=1, max_length=64)] = None
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=100, description="Text in the Chinese or English name."),
+    ] = None
+
+
+@dataclass
+class PointParams:
+    """A WGS-84 point and a quarter."""
+
+    lon: Annotated[float, Query(ge=-180, le=180)]
+    lat: Annotated[float, Query(ge=-90, le=90)]
+    quarter: Annotated[str, Query(pattern=QUARTER_PATTERN)]
+
+
+@dataclass
+class StatsFilter:
+    """Exact-match filters on the regional statistics."""
+
+    region_type: Annotated[str | None, Query(max_length=32)] = None
+    region: Annotated[str | None, Query(max_length=64)] = None
+    period: Annotated[str | None, Query(max_length=16)] = None
+    period_type: Annotated[str | None, Query(max_length=16)] = None

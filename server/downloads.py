@@ -1,0 +1,53 @@
+"""Downloads: only the exact files listed in the manifest are ever served."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
+
+from ..settings import Settings
+from .deps import ReleaseDep
+from .errors import NotFoundError
+from .release import safe_relative
+from .tiles import base_url
+
+
+def downloads_router(settings: Settings) -> APIRouter:
+    """Routes ``/downloads`` and ``/downloads/{path}``."""
+    router = APIRouter(tags=["downloads"])
+
+    @router.get("/downloads")
+    def list_downloads(release: ReleaseDep, request: Request) -> dict[str, Any]:
+        """Every file of the release, with size, SHA-256, media type and URL."""
+        base = base_url(request, settings)
+        return {
+            "release": release.id,
+            "files": [
+                {
+                    "path": f.path,
+                    "title": f.title,
+                    "bytes": f.bytes,
+                    "sha256": f.sha256,
+                    "media_type": f.media_type,
+                    "url": f"{base}/downloads/{f.path}",
+                }
+                for f in release.files.values()
+            ],
+        }
+
+    @router.get("/downloads/{path:path}", response_class=FileResponse)
+    def download(release: ReleaseDep, path: str) -> FileResponse:
+        """One file listed in the manifest (exact path match only)."""
+        if len(path) > 512 or not safe_relative(path) or path not in release.files:
+            raise NotFoundError("file not found")
+        entry = release.files[path]
+        return FileResponse(
+            release.path(path),
+            media_type=entry.media_type,
+            filename=PurePosixPath(path).name,
+        )
+
+    return router

@@ -1,0 +1,287 @@
+"""The release being served: manifest, tile archives, enterprises and stats, loaded once."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..settings import Settings
+from .errors import NotFoundError, ReleaseUnavailableError
+from .pmtiles_reader import PMTilesArchive
+
+MANIFEST_NAME = "manifest.json"
+RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+ALL = "all"
+ENTERPRISE_FIELDS = (
+    "id", "name", "name_zh", "name_en", "industry", "capacity", "capacity_unit", "owner",
+    "province", "city", "county", "geocode_source", "geocode_precision", "source_datum",
+    "data_source",
+)  # fmt: skip
+
+
+def safe_relative(path: str) -> bool:
+    """True when ``path`` is a plain relative POSIX path with no ``..``, backslash or NUL."""
+    if not path or "\\" in path or "\x00" in path or path.startswith("/"):
+        return False
+    parts = PurePosixPath(path).parts
+    return all(p not in ("", ".", "..") for p in parts) and ":" not in parts[0]
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """A file listed in ``manifest.files``."""
+
+    path: str
+    bytes: int
+    sha256: str
+    media_type: str
+    title: str
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """A map layer from ``manifest.layers``."""
+
+    id: str
+    kind: str
+    title: str
+    minzoom: int
+    maxzoom: int
+    bounds: tuple[float, float, float, float]
+    files: Mapping[str, str]
+    units: str | None = None
+    colormap: str | None = None
+    vector_layers: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Enterprises:
+    """Enterprise records as GeoJSON features plus arrays for fast filtering."""
+
+    features: tuple[Mapping[str, Any], ...]
+    lon: npt.NDArray[np.float64]
+    lat: npt.NDArray[np.float64]
+    industry: npt.NDArray[np.str_]
+    province: npt.NDArray[np.str_]
+    text: npt.NDArray[np.str_]
+    by_id: Mapping[str, int]
+
+    @classmethod
+    def empty(cls) -> Enterprises:
+        none = np.array([], dtype=str)
+        zero = np.array([], dtype=np.float64)
+        return cls((), zero, zero, none, none, none, MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Release:
+    """An immutable view of one built release directory."""
+
+    root: Path
+    id: str
+    manifest: Mapping[str, Any]
+    quarters: tuple[str, ...]
+    layers: Mapping[str, LayerInfo]
+    files: Mapping[str, FileInfo]
+    sources: tuple[Mapping[str, Any], ...]
+    colormaps: Mapping[str, Mapping[str, Any]]
+    archives: Mapping[str, PMTilesArchive] = field(repr=False)
+    enterprises: Enterprises = field(repr=False)
+    stats: tuple[Mapping[str, Any], ...] = field(repr=False)
+
+    def path(self, relative: str) -> Path:
+        """Absolute path of a file listed in the manifest; NotFoundError otherwise."""
+        if relative not in self.files or not safe_relative(relative):
+            raise NotFoundError("file not found")
+        return self.root / relative
+
+    def layer(self, layer_id: str) -> LayerInfo:
+        try:
+            return self.layers[layer_id]
+        except KeyError:
+            raise NotFoundError(f"unknown layer {layer_id!r}") from None
+
+    def archive(self, layer: LayerInfo, quarter: str) -> PMTilesArchive:
+        """The archive of ``layer`` for ``quarter`` (``all`` for vector layers)."""
+        relative = layer.files.get(quarter)
+        if relative is None or relative not in self.archives:
+            raise NotFoundError(f"layer {layer.id!r} has no quarter {quarter!r}")
+        return self.archives[relative]
+
+    def pm25_cog(self, quarter: str) -> Path:
+        if quarter not in self.quarters:
+            raise NotFoundError(f"unknown quarter {quarter!r}")
+        return self.path(f"pm25/pm25_{quarter}.tif")
+
+    @property
+    def pmtiles_names(self) -> Mapping[str, str]:
+        """``{name: relative path}`` of every served archive (``tiles/<name>.pmtiles``)."""
+        return {PurePosixPath(p).stem: p for p in self.archives}
+
+    def close(self) -> None:
+        for archive in self.archives.values():
+            archive.close()
+
+
+def release_dir(settings: Settings) -> Path:
+    """The directory of the release to serve: ``settings.release`` or the ``current`` link."""
+    if settings.release is not None:
+        if not RELEASE_ID.match(settings.release):
+            raise ReleaseUnavailableError("invalid release id")
+        path = settings.releases_dir / settings.release
+    else:
+        path = settings.current_link
+    if not (path / MANIFEST_NAME).is_file():
+        raise ReleaseUnavailableError(f"no release manifest at {path}")
+    return path.resolve()
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    try:
+        if value != value:  # pandas NA / NaT
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def load_enterprises(path: Path) -> Enterprises:
+    """Read the GeoParquet of enterprises into GeoJSON features."""
+    import geopandas as gpd
+
+    frame = gpd.read_parquet(path)
+    if frame.crs is not None and frame.crs.to_epsg() != 4326:
+        frame = frame.to_crs(4326)
+    features: list[Mapping[str, Any]] = []
+    for row in frame.itertuples(index=False):
+        geom = row.geometry
+        props = {name: _clean(getattr(row, name, None)) for name in ENTERPRISE_FIELDS}
+        props["id"] = str(props["id"])
+        features.append(
+            MappingProxyType(
+                {
+                    "type": "Feature",
+                    "id": props["id"],
+                    "geometry": {"type": "Point", "coordinates": [geom.x, geom.y]},
+                    "properties": MappingProxyType(props),
+                }
+            )
+        )
+
+    def column(name: str) -> npt.NDArray[np.str_]:
+        return np.array([str(f["properties"][name] or "") for f in features], dtype=str)
+
+    text = np.array(
+        [
+            " ".join(str(f["properties"][k] or "") for k in ("name", "name_zh", "name_en")).lower()
+            for f in features
+        ],
+        dtype=str,
+    )
+    return Enterprises(
+        features=tuple(features),
+        lon=np.array([f["geometry"]["coordinates"][0] for f in features], dtype=np.float64),
+        lat=np.array([f["geometry"]["coordinates"][1] for f in features], dtype=np.float64),
+        industry=column("industry"),
+        province=column("province"),
+        text=text,
+        by_id=MappingProxyType({f["id"]: i for i, f in enumerate(features)}),
+    )
+
+
+def _freeze_layer(raw: Mapping[str, Any]) -> LayerInfo:
+    return LayerInfo(
+        id=str(raw["id"]),
+        kind=str(raw["kind"]),
+        title=str(raw.get("title", raw["id"])),
+        minzoom=int(raw["minzoom"]),
+        maxzoom=int(raw["maxzoom"]),
+        bounds=tuple(float(b) for b in raw["bounds"]),  # type: ignore[arg-type]
+        files=MappingProxyType(dict(raw["files"])),
+        units=raw.get("units"),
+        colormap=raw.get("colormap"),
+        vector_layers=tuple(MappingProxyType(v) for v in raw.get("vector_layers") or ()),
+    )
+
+
+def load_release(settings: Settings) -> Release:
+    """Load the manifest and open every archive of the release chosen by ``settings``."""
+    root = release_dir(settings)
+    try:
+        manifest = json.loads((root / MANIFEST_NAME).read_text(encoding="utf-8"))
+        files = {
+            f["path"]: FileInfo(
+                f["path"], int(f["bytes"]), f["sha256"], f["media_type"], f.get("title", "")
+            )
+            for f in manifest["files"]
+            if safe_relative(f["path"])
+        }
+        layers = {raw["id"]: _freeze_layer(raw) for raw in manifest["layers"]}
+        quarters = tuple(manifest["quarters"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ReleaseUnavailableError(f"invalid release manifest: {e}") from e
+    if manifest.get("id") != root.name:
+        raise ReleaseUnavailableError("manifest id does not match the release directory")
+
+    archives: dict[str, PMTilesArchive] = {}
+    try:
+        for layer in layers.values():
+            for relative in layer.files.values():
+                if relative not in files or not relative.endswith(".pmtiles"):
+                    raise ReleaseUnavailableError(f"layer {layer.id}: {relative} not listed")
+                if relative not in archives:
+                    archives[relative] = PMTilesArchive(root / relative)
+        enterprises_path = "enterprises/enterprises.parquet"
+        enterprises = (
+            load_enterprises(root / enterprises_path)
+            if enterprises_path in files
+            else Enterprises.empty()
+        )
+        stats_path = "stats/region_stats.json"
+        stats: tuple[Mapping[str, Any], ...] = ()
+        if stats_path in files:
+            rows = json.loads((root / stats_path).read_text(encoding="utf-8"))
+            stats = tuple(MappingProxyType({k: _clean(v) for k, v in r.items()}) for r in rows)
+    except Exception:
+        for archive in archives.values():
+            archive.close()
+        raise
+
+    colormaps = manifest.get("colormaps") or {}
+    return Release(
+        root=root,
+        id=str(manifest["id"]),
+        manifest=MappingProxyType(manifest),
+        quarters=quarters,
+        layers=MappingProxyType(layers),
+        files=MappingProxyType(files),
+        sources=tuple(MappingProxyType(s) for s in manifest.get("sources", ())),
+        colormaps=MappingProxyType({str(k): MappingProxyType(v) for k, v in colormaps.items()}),
+        archives=MappingProxyType(archives),
+        enterprises=enterprises,
+        stats=stats,
+    )
+
+
+def plain(value: Any) -> Any:
+    """A deep copy of frozen mappings/tuples as JSON-ready dicts and lists."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value

@@ -1,0 +1,174 @@
+"""Tile, TileJSON and PMTiles archive routes."""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.responses import FileResponse
+from pmtiles.tile import Compression, TileType
+
+from ..settings import Settings
+from .deps import LayerId, Quarter, ReleaseDep, TileParams
+from .errors import NotFoundError
+from .release import ALL, LayerInfo, Release, plain
+
+MVT = "application/vnd.mapbox-vector-tile"
+TILE_MEDIA = {TileType.PNG: "image/png", TileType.MVT: MVT}
+ENCODINGS = {Compression.GZIP: "gzip", Compression.BROTLI: "br", Compression.ZSTD: "zstd"}
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """WGS-84 bounds (west, south, east, north) of a Web Mercator tile."""
+    n = 1 << z
+
+    def lat(row: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    return x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y)
+
+
+def _intersects(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """Weak comparison of If-None-Match against ``etag`` (RFC 9110 §13.1.2)."""
+    if not header:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or etag in tags
+
+
+def attribution(release: Release) -> str:
+    return " | ".join(html.escape(str(s.get("attribution", ""))) for s in release.sources)
+
+
+def base_url(request: Request, settings: Settings) -> str:
+    return (settings.public_url or str(request.base_url)).rstrip("/")
+
+
+def tile_router(settings: Settings) -> APIRouter:
+    """Routes ``/tiles/...`` and ``/pmtiles/{name}.pmtiles``."""
+    router = APIRouter(tags=["tiles"])
+
+    def serve(
+        release: Release, layer: LayerInfo, key: str, tile: TileParams, request: Request
+    ) -> Response:
+        archive = release.archive(layer, key)
+        minzoom = max(layer.minzoom, archive.minzoom)
+        maxzoom = min(layer.maxzoom, archive.maxzoom)
+        if not minzoom <= tile.z <= maxzoom:
+            raise NotFoundError(f"zoom {tile.z} outside {minzoom}–{maxzoom}")
+        if not _intersects(tile_bounds(tile.z, tile.x, tile.y), layer.bounds):
+            raise NotFoundError("tile outside the layer bounds")
+        headers = {"Cache-Control": settings.tile_cache_control}
+        ref = archive.locate(tile.z, tile.x, tile.y)
+        if ref is None:
+            return Response(status_code=204, headers=headers)
+        sha = release.files[layer.files[key]].sha256[:16]
+        etag = f'"{release.id}-{sha}-{ref.offset:x}-{ref.length:x}"'
+        headers["ETag"] = etag
+        if etag_matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=headers)
+        if encoding := ENCODINGS.get(archive.tile_compression):
+            headers["Content-Encoding"] = encoding
+        media = TILE_MEDIA.get(archive.tile_type, "application/octet-stream")
+        return Response(archive.read(ref), media_type=media, headers=headers)
+
+    def kind(release: Release, layer_id: str, expected: str) -> LayerInfo:
+        layer = release.layer(layer_id)
+        if layer.kind != expected:
+            raise NotFoundError(f"layer {layer_id!r} is not a {expected} layer")
+        return layer
+
+    @router.get(
+        "/tiles/{layer}/{quarter}/{z}/{x}/{y}.png",
+        response_class=Response,
+        responses={200: {"content": {"image/png": {}}}, 204: {}, 304: {}},
+    )
+    def raster_tile(
+        release: ReleaseDep,
+        layer: LayerId,
+        quarter: Quarter,
+        tile: Annotated[TileParams, Depends()],
+        request: Request,
+    ) -> Response:
+        """A PNG tile of a raster layer for one quarter."""
+        return serve(release, kind(release, layer, "raster"), quarter, tile, request)
+
+    @router.get(
+        "/tiles/{layer}/{z}/{x}/{y}.pbf",
+        response_class=Response,
+        responses={200: {"content": {MVT: {}}}, 204: {}, 304: {}},
+    )
+    def vector_tile(
+        release: ReleaseDep,
+        layer: LayerId,
+        tile: Annotated[TileParams, Depends()],
+        request: Request,
+    ) -> Response:
+        """A Mapbox Vector Tile of a vector layer (gzip-encoded when stored so)."""
+        return serve(release, kind(release, layer, "vector"), ALL, tile, request)
+
+    def tilejson(release: Release, layer: LayerInfo, key: str, url: str) -> dict[str, Any]:
+        archive = release.archive(layer, key)
+        west, south, east, north = layer.bounds
+        minzoom = max(layer.minzoom, archive.minzoom)
+        maxzoom = min(layer.maxzoom, archive.maxzoom)
+        doc: dict[str, Any] = {
+            "tilejson": "3.0.0",
+            "name": layer.title if key == ALL else f"{layer.title} {key}",
+            "version": "1.0.0",
+            "scheme": "xyz",
+            "tiles": [url],
+            "minzoom": minzoom,
+            "maxzoom": maxzoom,
+            "bounds": [west, south, east, north],
+            "center": [(west + east) / 2, (south + north) / 2, minzoom],
+            "attribution": attribution(release),
+        }
+        if layer.kind == "vector":
+            doc["vector_layers"] = [
+                {"fields": {}, **plain(v)} for v in layer.vector_layers
+            ] or archive.metadata.get("vector_layers", [])
+        return doc
+
+    @router.get("/tiles/{layer}/{quarter}/tilejson.json")
+    def raster_tilejson(
+        release: ReleaseDep, layer: LayerId, quarter: Quarter, request: Request
+    ) -> dict[str, Any]:
+        """TileJSON 3.0.0 of a raster layer for one quarter."""
+        info = kind(release, layer, "raster")
+        url = f"{base_url(request, settings)}/tiles/{info.id}/{quarter}/{{z}}/{{x}}/{{y}}.png"
+        return tilejson(release, info, quarter, url)
+
+    @router.get("/tiles/{layer}/tilejson.json")
+    def vector_tilejson(release: ReleaseDep, layer: LayerId, request: Request) -> dict[str, Any]:
+        """TileJSON 3.0.0 of a vector layer."""
+        info = kind(release, layer, "vector")
+        url = f"{base_url(request, settings)}/tiles/{info.id}/{{z}}/{{x}}/{{y}}.pbf"
+        return tilejson(release, info, ALL, url)
+
+    @router.get(
+        "/pmtiles/{name}.pmtiles",
+        response_class=FileResponse,
+        responses={200: {"content": {"application/vnd.pmtiles": {}}}, 206: {}},
+    )
+    def pmtiles_file(
+        release: ReleaseDep,
+        name: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")],
+    ) -> FileResponse:
+        """A whole PMTiles archive, with HTTP Range support (for the pmtiles JS protocol)."""
+        relative = release.pmtiles_names.get(name)
+        if relative is None:
+            raise NotFoundError(f"unknown archive {name!r}")
+        return FileResponse(
+            release.path(relative),
+            media_type="application/vnd.pmtiles",
+            headers={"Cache-Control": settings.tile_cache_control},
+        )
+
+    return router

@@ -1,0 +1,401 @@
+"""Build a small release directory that follows docs/architecture.md (RELEASE LAYOUT).
+
+Loaded by tests/server/conftest.py and tests/web/conftest.py (not a test module).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import mapbox_vector_tile
+import numpy as np
+import rasterio
+from affine import Affine
+from PIL import Image
+from pmtiles.tile import Compression, TileType, zxy_to_tileid
+from pmtiles.writer import Writer
+from shapely.geometry import Point, Polygon
+
+RELEASE_ID = "2019-fixture.1"
+QUARTERS = ("2019Q1", "2019Q2")
+BOUNDS = (110.0, 34.0, 122.0, 43.0)
+RASTER_ZOOMS = (0, 3)
+ENTERPRISE_ZOOMS = (0, 8)
+BOUNDARY_ZOOMS = (0, 6)
+COG_RES = 0.05
+BREAKS = (0.0, 15.0, 35.0, 75.0, 115.0, 150.0, 250.0)
+COLOURS = {
+    "pm25": ("#00994c", "#00e400", "#ffff00", "#ff7e00", "#ff0000", "#99004c", "#7e0023"),
+    "pm25-cb": ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"),
+}
+LABELS = ("0–15", "15–35", "35–75", "75–115", "115–150", "150–250", "≥ 250")
+
+PLANTS: list[dict[str, Any]] = [
+    dict(id="gem:P100000120001", name="首钢京唐钢铁", name_zh="首钢京唐钢铁",
+         name_en="Shougang Jingtang Iron and Steel", industry="steel", capacity=9700.0,
+         capacity_unit="ttpa", owner="Shougang Group", province="河北省", city="唐山市",
+         county="曹妃甸区", geocode_source="source_coordinates", geocode_precision="point",
+         source_datum="WGS-84", data_source="Global Energy Monitor, Global Steel Plant Tracker",
+         lon=118.45, lat=39.00),
+    dict(id="gem:P100000120002", name="河钢唐钢", name_zh="河钢唐钢", name_en="HBIS Tangsteel",
+         industry="steel", capacity=8000.0, capacity_unit="ttpa", owner="HBIS Group",
+         province="河北省", city="唐山市", county="路北区", geocode_source="gazetteer",
+         geocode_precision="county", source_datum="GCJ-02",
+         data_source="Global Energy Monitor, Global Steel Plant Tracker", lon=118.20, lat=39.63),
+    dict(id="wri:1000453", name="Beijing Jingneng Thermal Power", name_zh="北京京能热电",
+         name_en="Beijing Jingneng Thermal Power", industry="coal_power", capacity=900.0,
+         capacity_unit="MW", owner="Jingneng", province="北京市", city="北京市", county="石景山区",
+         geocode_source="source_coordinates", geocode_precision="point", source_datum="WGS-84",
+         data_source="WRI Global Power Plant Database", lon=116.30, lat=39.90),
+    dict(id="wri:1000454", name="Tianjin Dagang Power Plant", name_zh="天津大港发电厂",
+         name_en="Tianjin Dagang Power Plant", industry="coal_power", capacity=1300.0,
+         capacity_unit="MW", owner=None, province="天津市", city="天津市", county="滨海新区",
+         geocode_source="source_coordinates", geocode_precision="point", source_datum="WGS-84",
+         data_source="WRI Global Power Plant Database", lon=117.45, lat=38.85),
+    dict(id="csv:1", name="太原焦化<script>", name_zh="太原焦化<script>",
+         name_en="Taiyuan Coking & Co", industry="coking", capacity=300.0, capacity_unit="ttpa",
+         owner=None, province="山西省", city="太原市", county=None,
+         geocode_source="online:amap", geocode_precision="city", source_datum="GCJ-02",
+         data_source="Sample CSV", lon=112.55, lat=37.87),
+    dict(id="gem:P100000120003", name="日照钢铁", name_zh="日照钢铁", name_en="Rizhao Steel",
+         industry="steel", capacity=15000.0, capacity_unit="ttpa", owner="Rizhao Steel Holding",
+         province="山东省", city="日照市", county="岚山区", geocode_source="source_coordinates",
+         geocode_precision="point", source_datum="WGS-84",
+         data_source="Global Energy Monitor, Global Steel Plant Tracker", lon=119.40, lat=35.10),
+]  # fmt: skip
+
+PROVINCES = {
+    "河北省": [(114.0, 36.0), (119.5, 36.5), (119.8, 42.0), (114.5, 42.5)],
+    "山西省": [(110.5, 35.0), (114.0, 36.0), (114.5, 40.5), (111.0, 40.5)],
+}
+CITIES = {
+    "北京市": [(115.8, 39.6), (117.0, 39.5), (117.2, 40.6), (115.9, 40.8)],
+    "唐山市": [(117.6, 39.0), (119.0, 38.9), (119.1, 40.3), (117.8, 40.2)],
+}
+
+
+@dataclass(frozen=True)
+class FixtureRelease:
+    data_dir: Path
+    root: Path
+    id: str
+    manifest: dict[str, Any]
+
+
+def pm25_value(lon: float | np.ndarray, lat: float | np.ndarray, quarter: str) -> Any:
+    """The synthetic PM2.5 field (µg/m³) shared by the tiles and the COGs."""
+    base = 140.0 if quarter.endswith("Q1") else 60.0
+    return base - 6.0 * (np.asarray(lat) - 34.0) + 2.0 * (np.asarray(lon) - 110.0)
+
+
+def cog_values(quarter: str) -> tuple[np.ndarray, np.ndarray, Any]:
+    """(pm25, uncertainty, transform) of the COG; a NaN block at the north-west corner."""
+    west, south, east, north = BOUNDS
+    width = round((east - west) / COG_RES)
+    height = round((north - south) / COG_RES)
+    lon = west + (np.arange(width) + 0.5) * COG_RES
+    lat = north - (np.arange(height) + 0.5) * COG_RES
+    grid_lon, grid_lat = np.meshgrid(lon, lat)
+    pm = pm25_value(grid_lon, grid_lat, quarter).astype(np.float32)
+    unc = (5.0 + 0.1 * (grid_lon - west)).astype(np.float32)
+    pm[:10, :10] = np.nan
+    unc[:10, :10] = np.nan
+    return pm, unc, Affine(COG_RES, 0.0, west, 0.0, -COG_RES, north)
+
+
+def _hex(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def colormap_doc(name: str) -> dict[str, Any]:
+    uppers: list[float | None] = [*BREAKS[1:], None]
+    return {
+        "name": name,
+        "title": "PM2.5 (colour-blind-safe)" if name.endswith("-cb") else "PM2.5",
+        "units": "µg/m³",
+        "source": "fixture",
+        "nodata": 255,
+        "classes": [
+            {"index": i, "lower": lo, "upper": up, "color": c, "rgba": [*_hex(c), 255],
+             "label": label}
+            for i, (lo, up, c, label) in enumerate(
+                zip(BREAKS, uppers, COLOURS[name], LABELS, strict=True)
+            )
+        ],
+    }  # fmt: skip
+
+
+def lonlat_to_tile(lon: float, lat: float, z: int) -> tuple[float, float]:
+    n = 1 << z
+    x = (lon + 180.0) / 360.0 * n
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return x, y
+
+
+def tiles_covering(z: int) -> list[tuple[int, int]]:
+    west, south, east, north = BOUNDS
+    x0, y0 = lonlat_to_tile(west, north, z)
+    x1, y1 = lonlat_to_tile(east, south, z)
+    return [(x, y) for x in range(int(x0), int(x1) + 1) for y in range(int(y0), int(y1) + 1)]
+
+
+def _header(tile_type: TileType, compression: Compression, zooms: tuple[int, int]) -> dict:
+    west, south, east, north = BOUNDS
+    return {
+        "tile_type": tile_type,
+        "tile_compression": compression,
+        "min_zoom": zooms[0],
+        "max_zoom": zooms[1],
+        "min_lon_e7": int(west * 1e7),
+        "min_lat_e7": int(south * 1e7),
+        "max_lon_e7": int(east * 1e7),
+        "max_lat_e7": int(north * 1e7),
+        "center_zoom": 5,
+        "center_lon_e7": int((west + east) / 2 * 1e7),
+        "center_lat_e7": int((south + north) / 2 * 1e7),
+    }
+
+
+def write_pmtiles(
+    path: Path,
+    tiles: dict[tuple[int, int, int], bytes],
+    header: dict[str, Any],
+    metadata: dict[str, Any],
+) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        writer = Writer(f)
+        for (z, x, y), data in sorted(tiles.items(), key=lambda t: zxy_to_tileid(*t[0])):
+            writer.write_tile(zxy_to_tileid(z, x, y), data)
+        writer.finalize(header, metadata)
+
+
+def raster_tile(z: int, x: int, y: int, quarter: str, colormap: str) -> bytes:
+    n = 1 << z
+    px = (np.arange(256) + 0.5) / 256
+    lon = (x + px) / n * 360 - 180
+    lat = np.degrees(np.arctan(np.sinh(np.pi * (1 - 2 * (y + px) / n))))
+    grid_lon, grid_lat = np.meshgrid(lon, lat)
+    values = pm25_value(grid_lon, grid_lat, quarter)
+    index = np.clip(np.searchsorted(BREAKS[1:], values, side="right"), 0, 6)
+    palette = np.array([(*_hex(c), 190) for c in COLOURS[colormap]], dtype=np.uint8)
+    rgba = palette[index]
+    west, south, east, north = BOUNDS
+    inside = (grid_lon >= west) & (grid_lon <= east) & (grid_lat >= south) & (grid_lat <= north)
+    rgba[~inside] = 0
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _mvt(layers: list[dict[str, Any]]) -> bytes:
+    data = mapbox_vector_tile.encode(layers, default_options={"y_coord_down": True})
+    return gzip.compress(data, mtime=0)
+
+
+def _local(lon: float, lat: float, z: int, x: int, y: int) -> tuple[float, float]:
+    tx, ty = lonlat_to_tile(lon, lat, z)
+    return round((tx - x) * 4096), round((ty - y) * 4096)
+
+
+def enterprise_tiles() -> dict[tuple[int, int, int], bytes]:
+    """Points per tile; below z4 nearby points merge into clusters with point_count."""
+    tiles: dict[tuple[int, int, int], bytes] = {}
+    for z in range(ENTERPRISE_ZOOMS[0], ENTERPRISE_ZOOMS[1] + 1):
+        groups: dict[tuple[int, int], dict[tuple[int, int], list[dict[str, Any]]]] = {}
+        for plant in PLANTS:
+            tx, ty = lonlat_to_tile(plant["lon"], plant["lat"], z)
+            key = (int(tx), int(ty))
+            cell = (int(tx * 8), int(ty * 8)) if z < 4 else (id(plant), 0)
+            groups.setdefault(key, {}).setdefault(cell, []).append(plant)
+        for (x, y), cells in groups.items():
+            features = []
+            for members in cells.values():
+                lon = sum(p["lon"] for p in members) / len(members)
+                lat = sum(p["lat"] for p in members) / len(members)
+                if len(members) > 1:
+                    props: dict[str, Any] = {
+                        "clustered": True,
+                        "point_count": len(members),
+                        "sqrt_point_count": math.sqrt(len(members)),
+                    }
+                else:
+                    p = members[0]
+                    props = {k: p[k] for k in ("id", "name", "name_en", "industry", "capacity")}
+                geom = Point(_local(lon, lat, z, x, y))
+                features.append({"geometry": geom, "properties": props})
+            tiles[(z, x, y)] = _mvt([{"name": "enterprises", "features": features}])
+    return tiles
+
+
+def boundary_tiles() -> dict[tuple[int, int, int], bytes]:
+    tiles: dict[tuple[int, int, int], bytes] = {}
+    for z in range(BOUNDARY_ZOOMS[0], BOUNDARY_ZOOMS[1] + 1):
+        for x, y in tiles_covering(z):
+            layers = []
+            for layer, shapes in (("provinces", PROVINCES), ("cities", CITIES)):
+                features = [
+                    {
+                        "geometry": Polygon([_local(lon, lat, z, x, y) for lon, lat in ring]),
+                        "properties": {"name": name},
+                    }
+                    for name, ring in shapes.items()
+                ]
+                layers.append({"name": layer, "features": features})
+            tiles[(z, x, y)] = _mvt(layers)
+    return tiles
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+MEDIA = {
+    ".pmtiles": "application/vnd.pmtiles",
+    ".tif": "image/tiff; application=geotiff; profile=cloud-optimized",
+    ".parquet": "application/vnd.apache.parquet",
+    ".json": "application/json",
+    ".csv": "text/csv",
+}
+
+
+def build_release(data_dir: Path) -> FixtureRelease:
+    """Write ``data_dir/releases/<id>/`` and point ``data_dir/current`` at it."""
+    root = data_dir / "releases" / RELEASE_ID
+    (root / "pm25").mkdir(parents=True)
+    for quarter in QUARTERS:
+        pm, unc, transform = cog_values(quarter)
+        with rasterio.open(
+            root / "pm25" / f"pm25_{quarter}.tif", "w", driver="GTiff", width=pm.shape[1],
+            height=pm.shape[0], count=2, dtype="float32", crs="EPSG:4326",
+            transform=transform, nodata=float("nan"), tiled=True, blockxsize=128,
+            blockysize=128, compress="deflate",
+        ) as ds:  # fmt: skip
+            ds.write(pm, 1)
+            ds.write(unc, 2)
+        for cmap in ("pm25", "pm25-cb"):
+            tiles = {
+                (z, x, y): raster_tile(z, x, y, quarter, cmap)
+                for z in range(RASTER_ZOOMS[0], RASTER_ZOOMS[1] + 1)
+                for x, y in tiles_covering(z)
+            }
+            write_pmtiles(
+                root / "tiles" / f"{cmap}_{quarter}.pmtiles",
+                tiles,
+                _header(TileType.PNG, Compression.NONE, RASTER_ZOOMS),
+                {"name": f"{cmap} {quarter}", "format": "png"},
+            )
+    fields = {"id": "String", "name": "String", "name_en": "String", "industry": "String",
+              "capacity": "Number", "point_count": "Number"}  # fmt: skip
+    write_pmtiles(
+        root / "tiles" / "enterprises.pmtiles",
+        enterprise_tiles(),
+        _header(TileType.MVT, Compression.GZIP, ENTERPRISE_ZOOMS),
+        {"name": "enterprises", "vector_layers": [{"id": "enterprises", "fields": fields}]},
+    )
+    boundary_layers = [{"id": n, "fields": {"name": "String"}} for n in ("provinces", "cities")]
+    write_pmtiles(
+        root / "tiles" / "boundaries.pmtiles",
+        boundary_tiles(),
+        _header(TileType.MVT, Compression.GZIP, BOUNDARY_ZOOMS),
+        {"name": "boundaries", "vector_layers": boundary_layers},
+    )
+
+    (root / "enterprises").mkdir()
+    frame = gpd.GeoDataFrame(
+        [{k: v for k, v in p.items() if k not in ("lon", "lat")} for p in PLANTS],
+        geometry=[Point(p["lon"], p["lat"]) for p in PLANTS],
+        crs="EPSG:4326",
+    )
+    frame.to_parquet(root / "enterprises" / "enterprises.parquet")
+
+    (root / "stats").mkdir()
+    stats = []
+    for region_type, region in (("province", "河北省"), ("city", "唐山市"), ("city", "北京市")):
+        for i, quarter in enumerate(QUARTERS):
+            stats.append({
+                "region_type": region_type, "region": region, "period": quarter,
+                "period_type": "quarter", "pm25": 80.0 - 20 * i + len(region),
+                "n_cities": 11 if region_type == "province" else 1, "n_stations": 5,
+                "qoq_change_pct": None if i == 0 else -25.0, "yoy_change_pct": None,
+            })  # fmt: skip
+    (root / "stats" / "region_stats.json").write_text(
+        json.dumps(stats, ensure_ascii=False), encoding="utf-8"
+    )
+    (root / "stats" / "region_stats.csv").write_text(
+        "region_type,region,period\nprovince,河北省,2019Q1\n", encoding="utf-8"
+    )
+
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    layers: list[dict[str, Any]] = [
+        {
+            "id": cmap, "kind": "raster", "title": f"PM2.5 ({cmap})", "units": "µg/m³",
+            "colormap": cmap, "minzoom": RASTER_ZOOMS[0], "maxzoom": RASTER_ZOOMS[1],
+            "bounds": list(BOUNDS), "files": {q: f"tiles/{cmap}_{q}.pmtiles" for q in QUARTERS},
+        }
+        for cmap in ("pm25", "pm25-cb")
+    ] + [
+        {
+            "id": "enterprises", "kind": "vector", "title": "Steel and coal plants",
+            "minzoom": ENTERPRISE_ZOOMS[0], "maxzoom": ENTERPRISE_ZOOMS[1],
+            "bounds": list(BOUNDS), "files": {"all": "tiles/enterprises.pmtiles"},
+            "vector_layers": [{"id": "enterprises", "fields": fields}],
+        },
+        {
+            "id": "boundaries", "kind": "vector", "title": "Provinces and cities",
+            "minzoom": BOUNDARY_ZOOMS[0], "maxzoom": BOUNDARY_ZOOMS[1],
+            "bounds": list(BOUNDS), "files": {"all": "tiles/boundaries.pmtiles"},
+            "vector_layers": boundary_layers,
+        },
+    ]  # fmt: skip
+    manifest = {
+        "format": "lantian-release/1",
+        "id": RELEASE_ID,
+        "created": "2024-01-01T00:00:00Z",
+        "title": "Fixture release",
+        "synthetic": True,
+        "quarters": list(QUARTERS),
+        "layers": layers,
+        "files": [
+            {
+                "path": f,
+                "bytes": (root / f).stat().st_size,
+                "sha256": _sha256(root / f),
+                "media_type": MEDIA.get(Path(f).suffix, "application/octet-stream"),
+                "title": f,
+            }
+            for f in files
+        ],
+        "sources": [
+            {
+                "id": "gem",
+                "title": "Global Steel Plant Tracker",
+                "url": "https://globalenergymonitor.org",
+                "licence": "CC BY 4.0",
+                "attribution": "Global Energy Monitor <GEM>",
+            },
+            {
+                "id": "cnemc",
+                "title": "CNEMC hourly data",
+                "url": "https://quotsoft.net/air/",
+                "licence": "public",
+                "attribution": "CNEMC via quotsoft.net",
+            },
+        ],
+        "summary": {"enterprises": len(PLANTS)},
+        "colormaps": {name: colormap_doc(name) for name in COLOURS},
+    }
+    (root / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    os.symlink(Path("releases") / RELEASE_ID, data_dir / "current")
+    return FixtureRelease(data_dir, root, RELEASE_ID, manifest)

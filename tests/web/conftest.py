@@ -1,0 +1,70 @@
+"""Web fixtures: the fixture release served by uvicorn on a free localhost port."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import uvicorn
+
+from lantian.server.app import create_app
+from lantian.settings import Settings
+
+
+def _load_builder() -> ModuleType:
+    path = Path(__file__).resolve().parents[1] / "server" / "fixture_release.py"
+    name = "lantian_fixture_release"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+builder = _load_builder()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def web_release(tmp_path_factory: pytest.TempPathFactory):
+    return builder.build_release(tmp_path_factory.mktemp("webdata"))
+
+
+@pytest.fixture(scope="session")
+def live_server(web_release) -> Iterator[str]:
+    """Base URL of a uvicorn server running in a thread."""
+    port = _free_port()
+    settings = Settings(data_dir=web_release.data_dir, port=port)
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws="none",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
