@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,13 @@ from lantian.settings import Settings
 
 app = typer.Typer(help="lantian (蓝天): pollution layers as a map server.", no_args_is_help=True)
 console = Console(stderr=True)
+
+class Method(StrEnum):
+    """Station interpolation method."""
+
+    idw = "idw"
+    kriging = "kriging"
+
 
 DataDir = Annotated[Path, typer.Option(help="Folder holding releases/ and the 'current' link.")]
 
@@ -38,7 +46,7 @@ def build(
     provinces: Annotated[Path | None, typer.Option(help="Province boundaries.")] = None,
     cities: Annotated[Path | None, typer.Option(help="City boundaries with regions.")] = None,
     title: Annotated[str, typer.Option(help="Release title.")] = "lantian release",
-    method: Annotated[str, typer.Option(help="Interpolation: idw or kriging.")] = "idw",
+    method: Annotated[Method, typer.Option(help="Station interpolation method.")] = Method.idw,
     data_dir: DataDir = Path("var"),
 ) -> None:
     """Build a release atomically; an unchanged rebuild is skipped."""
@@ -64,7 +72,7 @@ def build(
             cities=cities,
         )
     try:
-        options = BuildOptions(method=method)
+        options = BuildOptions(method="kriging" if method is Method.kriging else "idw")
         with RichProgress(console) as progress:
             result = build_release(inputs, options, data_dir, progress)
     except (LantianError, ValueError) as exc:

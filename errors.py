@@ -28,7 +28,9 @@ class InputError(LantianError):
 
     def __str__(self) -> str:
         where = self.file if self.row is None else f"{self.file}:{self.row}"
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        if self.field:
+            return f"{where}: {self.field}: {self.message}"
+        return f"{where}: {self.message}"
 
 
 class BuildError(LantianError):

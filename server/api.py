@@ -108,7 +108,7 @@ def api_router(settings: Settings) -> APIRouter:
     ) -> dict[str, Any]:
         """A classed colour scale (legend): classes of {lower, upper, color, rgba, label}."""
         try:
-            return plain(release.colormaps[name])  # type: ignore[no-any-return]
+            return plain(release.colormaps[name])
         except KeyError:
             raise NotFoundError(f"unknown colormap {name!r}") from None
 
@@ -152,7 +152,7 @@ def api_router(settings: Settings) -> APIRouter:
         index = release.enterprises.by_id.get(enterprise_id)
         if index is None:
             raise NotFoundError("unknown enterprise")
-        return plain(release.enterprises.features[index])  # type: ignore[no-any-return]
+        return plain(release.enterprises.features[index])
 
     @router.get("/api/pm25/point", tags=["pm25"])
     def pm25_point(release: ReleaseDep, point: Annotated[PointParams, Depends()]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 def get_release(request: Request) -> Release:
     """The release loaded at startup."""
-    return request.app.state.release  # type: ignore[no-any-return]
+    return request.app.state.release
 
 
 ReleaseDep = Annotated[Release, Depends(get_release)]

@@ -26,3 +26,13 @@ def shared_data() -> Path:
     path = REPO_ROOT.parent / "shared" / "data"
     assert path.is_dir(), f"expected shared data at {path}"
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real bundled demo, built once per session; returns its data dir."""
+    from lantian.pipeline import BuildOptions, build_release, demo_inputs
+
+    data_dir = tmp_path_factory.mktemp("demo")
+    build_release(demo_inputs(), BuildOptions(), data_dir)
+    return data_dir

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -47,9 +48,23 @@ def web_release(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def live_server(web_release) -> Iterator[str]:
-    """Base URL of a uvicorn server running in a thread."""
+    """Base URL of a uvicorn server running in a thread, serving the fixture release."""
+    with running_server(web_release.data_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_release: Path) -> Iterator[str]:
+    """Base URL of a server serving the real demo release."""
+    with running_server(demo_release) as url:
+        yield url
+
+
+@contextmanager
+def running_server(data_dir: Path) -> Iterator[str]:
+    """Serve ``data_dir``'s current release with uvicorn in a thread."""
     port = _free_port()
-    settings = Settings(data_dir=web_release.data_dir, port=port)
+    settings = Settings(data_dir=data_dir, port=port)
     config = uvicorn.Config(
         create_app(settings),
         host="127.0.0.1",

@@ -1,0 +1,103 @@
+"""The whole pipeline on the real bundled demo data, end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from lantian.errors import InputError
+from lantian.pipeline import BuildOptions, build_release, demo_inputs
+from lantian.server.app import create_app
+from lantian.settings import Settings
+from lantian.tiles.pmtiles_io import validate_archive
+from lantian.tiles.release import ReleaseStore, verify_release
+
+pytestmark = pytest.mark.slow
+
+
+def current(data_dir: Path) -> Path:
+    return data_dir / "releases" / os.readlink(data_dir / "current").split("/")[-1]
+
+
+def test_demo_release_holds_every_layer(demo_release: Path) -> None:
+    release = current(demo_release)
+    manifest = verify_release(release, checksums=True)
+    assert manifest.quarters == ["2019Q1", "2019Q2", "2019Q3", "2019Q4"]
+    assert not manifest.synthetic
+    assert {layer.id for layer in manifest.layers} == {
+        "pm25", "pm25-cb", "enterprises", "boundaries"}
+    for entry in manifest.files:
+        if entry.path.endswith(".pmtiles"):
+            summary = validate_archive(release / entry.path)
+            assert summary.addressed_tiles > 0
+    pm25 = next(layer for layer in manifest.layers if layer.id == "pm25")
+    assert (pm25.minzoom, pm25.maxzoom) == (0, 7)
+    assert {s.id for s in manifest.sources} >= {"cnemc", "gem", "wri", "boundaries"}
+
+
+def test_flagged_stations_are_reported_and_left_out(demo_release: Path) -> None:
+    release = current(demo_release)
+    stations = pd.read_csv(release / "stations" / "stations.csv", dtype={"code": str})
+    flagged = stations.set_index("code")
+    assert flagged.loc["3132A", "status"] == "outside_province"
+    assert len(stations) == 1605
+    summary = json.loads((release / "manifest.json").read_text())["summary"]
+    assert summary["stations"]["missing_coordinates"] == 14
+    assert 1400 < summary["cross_validation"]["2019Q1"]["n"] <= summary["stations"]["ok"]
+
+
+def test_regional_q1_figures_follow_the_ministry_method(demo_release: Path) -> None:
+    stats = pd.read_csv(current(demo_release) / "stats" / "region_stats.csv")
+    q1 = stats[(stats["period"] == "2019Q1")].set_index(["region_type", "region"])["pm25"]
+    # 2+26: the mean of its 28 city means; MEE reported 88 µg/m³ for 2019 Q1.
+    assert q1[("2+26", "2+26")] == pytest.approx(88.2, abs=0.3)
+    cities = stats[(stats["period"] == "2019Q1") & (stats["region_type"] == "city")]
+    members = json.loads((demo_inputs().cities).read_text())["features"]
+    names = {f["properties"]["name"].removesuffix("市") for f in members
+             if f["properties"]["region"] == "2+26"}
+    city_means = cities[cities["region"].isin(names)]["pm25"]
+    assert len(city_means) == 28
+    assert q1[("2+26", "2+26")] == pytest.approx(city_means.mean(), abs=1e-6)
+
+
+def test_unchanged_rebuild_is_skipped(demo_release: Path) -> None:
+    before = current(demo_release)
+    mtime = (before / "manifest.json").stat().st_mtime_ns
+    result = build_release(demo_inputs(), BuildOptions(), demo_release)
+    assert result.skipped and result.path == before
+    assert (before / "manifest.json").stat().st_mtime_ns == mtime
+
+
+def test_bad_input_names_file_row_field_and_keeps_current_release(
+    demo_release: Path, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "var"
+    shutil.copytree(demo_release, data_dir, symlinks=True)
+    before = os.readlink(data_dir / "current")
+    inputs = demo_inputs()
+    broken = tmp_path / "china_sites_20190101.csv"
+    broken.write_text("date,hour,type,1001A\n20190101,0,PM2.5,53\n20190101,1,PM2.5,lots\n")
+    bad = type(inputs)(**{**inputs.__dict__, "observations": (broken,)})
+    with pytest.raises(InputError) as err:
+        build_release(bad, BuildOptions(), data_dir)
+    assert (err.value.file, err.value.row, err.value.field) == (str(broken), 2, "1001A")
+    assert os.readlink(data_dir / "current") == before
+    assert not list((data_dir / "releases").glob(".tmp-*"))
+    assert [r.id for r in ReleaseStore(data_dir).list_releases()] == [before.split("/")[-1]]
+
+
+def test_server_answers_from_the_demo_release(demo_release: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=demo_release))) as client:
+        tile = client.get("/tiles/pm25/2019Q1/7/105/48.png")  # Tangshan
+        assert tile.status_code == 200 and tile.headers["content-type"] == "image/png"
+        point = client.get("/api/pm25/point", params={"lon": 116.366, "lat": 39.8673,
+                                                      "quarter": "2019Q1"}).json()
+        assert 40 < point["pm25"] < 90 and point["uncertainty"] >= 0
+        found = client.get("/api/enterprises", params={"q": "荣信"}).json()
+        assert [f["id"] for f in found["features"]] == ["gem:P100000120145"]
