@@ -24,6 +24,7 @@ from lantian.layers.grid import CHINA_GRID
 from lantian.layers.interpolate import Options as InterpolationOptions
 from lantian.layers.interpolate import interpolate
 from lantian.layers.observations import daily_means, quarterly_means, read_hourly
+from lantian.layers.satellite import satellite_grids
 from lantian.layers.stats import regional_stats
 from lantian.layers.writers import write_cog, write_cube, write_enterprises, write_stats
 from lantian.progress import Reporter, SilentProgress
@@ -209,41 +210,23 @@ def _write_release(
 
     with timer("stations"), progress.step("Validating station coordinates"):
         stations = _stations(inputs, provinces, cities)
-        stations.to_csv(tmp / "stations" / "stations.csv", index=False)
+    stations.to_csv(tmp / "stations" / "stations.csv", index=False)
     with timer("observations"), progress.step("Reading hourly observations"):
-        hourly = read_hourly(list(inputs.observations))
-        daily = daily_means(hourly)
+        daily = daily_means(read_hourly(list(inputs.observations)))
         station_quarters = quarterly_means(daily)
         station_quarters.to_csv(tmp / "stations" / "station_quarterly.csv", index=False)
-    quarters = sorted(station_quarters.loc[station_quarters["valid"], "period"].unique())
-    if not quarters:
-        raise BuildError("no quarter has enough valid station days to build a grid")
-
-    grids: list[xr.Dataset] = []
-    cv: dict[str, dict[str, float]] = {}
-    with timer("interpolation"), progress.step(
-        f"Interpolating PM2.5 ({options.method})", total=len(quarters)
-    ) as advance:
-        located = stations[stations["status"] == "ok"].set_index("code")
-        for quarter in quarters:
-            rows = station_quarters[(station_quarters["period"] == quarter)
-                                    & station_quarters["valid"]]
-            rows = rows[rows["code"].isin(located.index)]
-            points = located.loc[rows["code"]]
-            result = interpolate(
-                points["lon"], points["lat"], rows["pm25"], CHINA_GRID, quarter,
-                InterpolationOptions(method=options.method,
-                                     max_distance_km=options.max_distance_km),
-            )
-            grids.append(result.dataset)
-            cv[quarter] = {"rmse": round(result.cv.rmse, 2), "mae": round(result.cv.mae, 2),
-                           "bias": round(result.cv.bias, 2), "n": result.cv.n}
-            advance()
+    if inputs.satellite:
+        with timer("satellite"), progress.step("Reading satellite grids"):
+            grids = satellite_grids(inputs.satellite, CHINA_GRID)
+        cv: dict[str, dict[str, float]] = {}
+    else:
+        grids, cv = _interpolated(stations, station_quarters, options, progress, timer)
+    quarters = [ds.attrs["quarter"] for ds in grids]
     with timer("grids"), progress.step("Writing COGs and the NetCDF cube"):
         for ds in grids:
             write_cog(ds, tmp / "pm25")
         write_cube(grids, tmp / "pm25" / "pm25_quarterly.nc", title=inputs.title,
-                   source=SOURCES["cnemc"].attribution)
+                   source=_grid_source(inputs))
 
     raster_layers = []
     with timer("raster_tiles"), progress.step(
@@ -258,8 +241,8 @@ def _write_release(
                 with (tmp / rel).open("wb") as out:
                     write_raster_pmtiles(
                         out, grid, colormap, name=f"PM2.5 {quarter}",
-                        description=f"Quarterly mean PM2.5 {quarter}, {options.method}",
-                        attribution=SOURCES["cnemc"].attribution,
+                        description=f"Quarterly mean PM2.5 {quarter}, {ds.attrs['method']}",
+                        attribution=_grid_source(inputs),
                     )
                 files[quarter] = rel
                 advance()
@@ -293,7 +276,7 @@ def _write_release(
               vector_layers=[VectorLayer(id="provinces"), VectorLayer(id="cities")]),
     ]
     summary = {
-        "method": options.method,
+        "method": grids[0].attrs["method"],
         "stations": stations["status"].value_counts().to_dict(),
         "cross_validation": cv,
         "enterprises": enterprises["industry"].value_counts().to_dict(),
@@ -310,6 +293,45 @@ def _write_release(
         summary=summary,
         colormaps={name: cmap.to_json() for name, cmap in COLORMAPS.items()},
     )
+
+
+def _interpolated(
+    stations: pd.DataFrame,
+    station_quarters: pd.DataFrame,
+    options: BuildOptions,
+    progress: Reporter,
+    timer: _Timer,
+) -> tuple[list[xr.Dataset], dict[str, dict[str, float]]]:
+    """One grid per quarter with enough valid station days, from the ``ok`` stations."""
+    valid = station_quarters[station_quarters["valid"]]
+    quarters = sorted(valid["period"].unique())
+    if not quarters:
+        raise BuildError("no quarter has enough valid station days to build a grid")
+    located = stations[stations["status"] == "ok"].set_index("code")
+    grids: list[xr.Dataset] = []
+    cv: dict[str, dict[str, float]] = {}
+    with timer("interpolation"), progress.step(
+        f"Interpolating PM2.5 ({options.method})", total=len(quarters)
+    ) as advance:
+        for quarter in quarters:
+            rows = valid[(valid["period"] == quarter) & valid["code"].isin(located.index)]
+            points = located.loc[rows["code"]]
+            result = interpolate(
+                points["lon"], points["lat"], rows["pm25"], CHINA_GRID, quarter,
+                InterpolationOptions(method=options.method,
+                                     max_distance_km=options.max_distance_km),
+            )
+            grids.append(result.dataset)
+            cv[quarter] = {"rmse": round(result.cv.rmse, 2), "mae": round(result.cv.mae, 2),
+                           "bias": round(result.cv.bias, 2), "n": result.cv.n}
+            advance()
+    return grids, cv
+
+
+def _grid_source(inputs: BuildInputs) -> str:
+    if inputs.satellite:
+        return "Satellite PM2.5 product: " + ", ".join(p.name for p in inputs.satellite)
+    return SOURCES["cnemc"].attribution
 
 
 def _stations(

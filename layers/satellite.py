@@ -156,3 +156,35 @@ def regrid(
         out = ordered.reindex(lat=grid.lats, method="nearest", tolerance=half["lat"] + 1e-9)
         out = out.reindex(lon=grid.lons, method="nearest", tolerance=half["lon"] + 1e-9)
     return out.astype(np.float32)
+
+
+def satellite_grids(paths: Sequence[str | Path], grid: GridSpec) -> list[xr.Dataset]:
+    """Quarterly grids on ``grid`` from a product's files (the contract's Dataset layout).
+
+    ``pm25_uncertainty`` is the standard error of the quarterly mean over the product's time
+    steps (daily or monthly files); it is NaN where a quarter has a single time step.
+    """
+    data = read_gridded(paths)
+    means = quarterly_means(data)
+    labels = [quarter_of(pd.Timestamp(t)) for t in data["time"].to_numpy()]
+    grouped = data.assign_coords(quarter=("time", labels)).groupby("quarter")
+    counts = grouped.count("time")
+    stderr = grouped.std("time", skipna=True, ddof=1) / np.sqrt(counts.where(counts > 1))
+    grids = []
+    for quarter in means["quarter"].to_numpy():
+        pm25 = regrid(means.sel(quarter=quarter).drop_vars("quarter"), grid)
+        sigma = regrid(stderr.sel(quarter=quarter).drop_vars("quarter"), grid)
+        grids.append(xr.Dataset(
+            {
+                "pm25": (("lat", "lon"), pm25.to_numpy(), {"units": "ug m-3",
+                                                         "long_name": "PM2.5"}),
+                "pm25_uncertainty": (("lat", "lon"), sigma.to_numpy(), {
+                    "units": "ug m-3",
+                    "long_name": "PM2.5 standard error of the quarterly mean",
+                }),
+            },
+            coords={"lat": grid.lats, "lon": grid.lons},
+            attrs={"quarter": str(quarter), "method": "satellite",
+                   "n_time_steps": int(counts.sel(quarter=quarter).max())},
+        ))
+    return grids

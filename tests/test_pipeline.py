@@ -101,3 +101,42 @@ def test_server_answers_from_the_demo_release(demo_release: Path) -> None:
         assert 40 < point["pm25"] < 90 and point["uncertainty"] >= 0
         found = client.get("/api/enterprises", params={"q": "荣信"}).json()
         assert [f["id"] for f in found["features"]] == ["gem:P100000120145"]
+
+
+def test_satellite_grids_replace_interpolation(tmp_path: Path, shared_data: Path) -> None:
+    """A small synthetic ChinaHighPM2.5-style product (labelled synthetic) becomes the grid."""
+    import numpy as np
+    import xarray as xr
+
+    lat = np.arange(39.0, 41.0, 0.01) + 0.005
+    lon = np.arange(115.0, 118.0, 0.01) + 0.005
+    files = []
+    for month, level in (("01", 80.0), ("02", 70.0), ("03", 60.0)):
+        values = np.full((lat.size, lon.size), level, dtype=np.float32)
+        packed = np.round(values * 10).astype(np.int16)
+        ds = xr.Dataset({"PM2.5": (("lat", "lon"), packed)}, coords={"lat": lat, "lon": lon})
+        ds["PM2.5"].attrs = {"scale_factor": np.float32(0.1), "_FillValue": np.int16(-32768)}
+        path = tmp_path / f"SYNTHETIC_CHAP_PM2.5_M1K_2019{month}_V4.nc"
+        ds.to_netcdf(path)
+        files.append(path)
+    demo = demo_inputs()
+    inputs = type(demo)(**{
+        **demo.__dict__,
+        "title": "Synthetic satellite test release",
+        "synthetic": True,
+        "observations": (shared_data / "pm25" / "raw_hourly_samples" / "china_sites_20190101.csv",),
+        "satellite": tuple(files),
+    })
+    result = build_release(inputs, BuildOptions(), tmp_path / "var")
+    manifest = verify_release(result.path)
+    assert manifest.synthetic and manifest.quarters == ["2019Q1"]
+    assert manifest.summary["method"] == "satellite"
+    assert "interpolation" not in result.timings
+    with TestClient(create_app(Settings(data_dir=tmp_path / "var"))) as client:
+        point = client.get("/api/pm25/point", params={"lon": 116.4, "lat": 39.9,
+                                                      "quarter": "2019Q1"}).json()
+        assert point["pm25"] == pytest.approx(70.0, abs=0.01)
+        assert point["uncertainty"] == pytest.approx(10 / np.sqrt(3), abs=0.01)
+        outside = client.get("/api/pm25/point", params={"lon": 120.0, "lat": 30.0,
+                                                        "quarter": "2019Q1"}).json()
+        assert outside["pm25"] is None

@@ -10,7 +10,7 @@ from rasterio.transform import Affine
 
 from lantian.errors import InputError
 from lantian.layers.grid import GridSpec
-from lantian.layers.satellite import quarterly_means, read_gridded, regrid
+from lantian.layers.satellite import quarterly_means, read_gridded, regrid, satellite_grids
 
 LAT = np.array([40.15, 40.05, 39.95, 39.85])  # north → south, 0.1° cells
 LON = np.array([116.05, 116.15, 116.25])
@@ -106,3 +106,20 @@ def test_regrid_nearest_and_linear(tmp_path: Path) -> None:
     linear = regrid(data, GridSpec(116.05, 39.85, 116.25, 40.05, 0.1), "linear").isel(time=0)
     # (116.1, 39.9) lies midway between the four centres holding 6, 7, 9 and 10
     assert float(linear.sel(lat=39.9, lon=116.1, method="nearest")) == pytest.approx(8.0)
+
+
+def test_satellite_grids_give_quarterly_means_with_standard_error(tmp_path: Path) -> None:
+    days = [("0110", 10.0), ("0215", 20.0), ("0320", 30.0), ("0705", 50.0)]
+    files = [chap(tmp_path / f"CHAP_PM2.5_D1K_2019{md}_V4.nc", field(base)) for md, base in days]
+    grid = GridSpec(116.0, 39.8, 116.3, 40.2, 0.05)
+    q1, q3 = satellite_grids(files, grid)
+    assert (q1.attrs["quarter"], q3.attrs["quarter"]) == ("2019Q1", "2019Q3")
+    assert q1.attrs["method"] == "satellite" and q1.attrs["n_time_steps"] == 3
+    # the 0.05° cell centred at (116.175, 39.975) lies in source cell row 2, col 1
+    cell = {"lat": 39.975, "lon": 116.175}
+    source = [base + 7 for _, base in days[:3]]
+    assert float(q1["pm25"].sel(cell, method="nearest")) == pytest.approx(np.mean(source), 1e-3)
+    assert float(q1["pm25_uncertainty"].sel(cell, method="nearest")) == pytest.approx(
+        np.std(source, ddof=1) / np.sqrt(3), 1e-3)
+    assert np.isnan(q3["pm25_uncertainty"]).all()  # one time step: no standard error
+    assert np.isnan(float(q1["pm25"].sel({"lat": 40.125, "lon": 116.025}, method="nearest")))
