@@ -47,6 +47,12 @@ def build(
     cities: Annotated[Path | None, typer.Option(help="City boundaries with regions.")] = None,
     title: Annotated[str, typer.Option(help="Release title.")] = "lantian release",
     method: Annotated[Method, typer.Option(help="Station interpolation method.")] = Method.idw,
+    geocoder: Annotated[
+        str | None, typer.Option(help="Online geopy provider for street addresses (off).")
+    ] = None,
+    geocoder_datum: Annotated[
+        str, typer.Option(help="The provider's datum: WGS-84, GCJ-02 or BD-09.")
+    ] = "WGS-84",
     data_dir: DataDir = Path("var"),
 ) -> None:
     """Build a release atomically; an unchanged rebuild is skipped."""
@@ -72,7 +78,11 @@ def build(
             cities=cities,
         )
     try:
-        options = BuildOptions(method="kriging" if method is Method.kriging else "idw")
+        options = BuildOptions(
+            method="kriging" if method is Method.kriging else "idw",
+            geocoder=geocoder,
+            geocoder_datum=geocoder_datum,
+        )
         with RichProgress(console) as progress:
             result = build_release(inputs, options, data_dir, progress)
     except (LantianError, ValueError) as exc:

@@ -14,11 +14,14 @@ from typing import Any, Literal
 import geopandas as gpd
 import pandas as pd
 import xarray as xr
+from geopy.geocoders import get_geocoder_for_service
 
 from lantian import __version__
 from lantian.errors import BuildError
+from lantian.geo.datum import Datum
 from lantian.geo.enterprises import combine, load_enterprise_table, load_gem_steel, load_wri_power
 from lantian.geo.gazetteer import Gazetteer
+from lantian.geo.online import OnlineGeocoder
 from lantian.geo.stations import load_stations, merge_names, validate_stations
 from lantian.layers.grid import CHINA_GRID
 from lantian.layers.interpolate import Options as InterpolationOptions
@@ -122,6 +125,9 @@ class BuildOptions:
 
     method: Literal["idw", "kriging"] = "idw"
     max_distance_km: float = 150.0
+    geocoder: str | None = None  # a geopy service name (e.g. "nominatim"); None = offline
+    geocoder_datum: str = "WGS-84"  # the provider's datum: GCJ-02 for Amap, BD-09 for Baidu
+    geocoder_user_agent: str = "lantian"
 
     def __post_init__(self) -> None:
         if self.method not in ("idw", "kriging"):
@@ -189,7 +195,12 @@ def build_release(
     timer = _Timer()
 
     def write(tmp: Path) -> ReleaseContent:
-        return _write_release(tmp, inputs, options, reporter, timer)
+        online = _online_geocoder(options, data_dir / "cache" / "geocode.sqlite")
+        try:
+            return _write_release(tmp, inputs, options, reporter, timer, online)
+        finally:
+            if online is not None:
+                online.close()
 
     release = store.build(digest, write)
     return BuildResult(release.id, release.path, not release.built, timer.timings)
@@ -201,6 +212,7 @@ def _write_release(
     options: BuildOptions,
     progress: Reporter,
     timer: _Timer,
+    online: OnlineGeocoder | None,
 ) -> ReleaseContent:
     """Validate every input, compute the layers and write the release files into ``tmp``."""
     for sub in ("pm25", "tiles", "enterprises", "stations", "stats"):
@@ -253,7 +265,7 @@ def _write_release(
             ))
 
     with timer("enterprises"), progress.step("Geocoding enterprises"):
-        enterprises, report = _enterprises(inputs)
+        enterprises, report = _enterprises(inputs, online)
         write_enterprises(enterprises, tmp / "enterprises")
         report.to_csv(tmp / "enterprises" / "geocode_report.csv", index=False)
     with timer("vector_tiles"), progress.step("Vector tiles (tippecanoe)"):
@@ -344,12 +356,23 @@ def _stations(
     return validate_stations(stations, cities, provinces, Gazetteer())
 
 
-def _enterprises(inputs: BuildInputs) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def _online_geocoder(options: BuildOptions, cache: Path) -> OnlineGeocoder | None:
+    """The configured geopy provider behind a rate limit and a persistent cache, if any."""
+    if options.geocoder is None:
+        return None
+    service = get_geocoder_for_service(options.geocoder)
+    return OnlineGeocoder(service(user_agent=options.geocoder_user_agent), cache,
+                          provider=options.geocoder, datum=Datum.parse(options.geocoder_datum))
+
+
+def _enterprises(
+    inputs: BuildInputs, online: OnlineGeocoder | None
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     gazetteer = Gazetteer()
     parts = [
         *(load_gem_steel(p) for p in inputs.gem_steel),
         *(load_wri_power(p) for p in inputs.wri_power),
-        *(load_enterprise_table(p, gazetteer) for p in inputs.enterprise_tables),
+        *(load_enterprise_table(p, gazetteer, online) for p in inputs.enterprise_tables),
     ]
     if not parts:
         raise BuildError("no enterprise table given")

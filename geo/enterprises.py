@@ -17,6 +17,7 @@ import pandas as pd
 from ..errors import InputError
 from .datum import Datum, to_wgs84
 from .gazetteer import Gazetteer
+from .online import OnlineGeocoder
 
 COLUMNS = [
     "id", "name", "name_zh", "name_en", "industry", "capacity", "capacity_unit", "owner",
@@ -105,11 +106,13 @@ def load_wri_power(
 
 
 def load_enterprise_table(
-    path: Path, gazetteer: Gazetteer
+    path: Path, gazetteer: Gazetteer, online: OnlineGeocoder | None = None
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """A generic table: ``name, industry`` and ``lat, lon[, datum]`` and/or ``province, city,
-    county, address``. Given coordinates are converted to WGS-84; the others are geocoded
-    from the gazetteer to county, city or province precision."""
+    county, address``. Given coordinates are converted to WGS-84. Rows without them are sent
+    to the ``online`` provider when one is configured and the row has a street address, and
+    otherwise (or when it finds nothing) geocoded from the gazetteer to county, city or
+    province precision."""
     raw = _read(path, ["name", "industry"])
     for column in ("name_zh", "name_en", "province", "city", "county", "address", "owner",
                    "datum", "lat", "lon", "capacity", "capacity_unit", "id"):
@@ -145,8 +148,15 @@ def load_enterprise_table(
             x, y = to_wgs84(lon_out[i], lat_out[i], datum)
             lon_out[i], lat_out[i] = float(x), float(y)
             continue
-        found = gazetteer.locate(province=raw.at[idx, "province"], city=raw.at[idx, "city"],
-                                 county=raw.at[idx, "county"], address=raw.at[idx, "address"])
+        admin = {k: str(raw.at[idx, k]) for k in ("province", "city", "county", "address")}
+        if online is not None and admin["address"].strip():
+            point = online.locate("".join(admin.values()))
+            if point is not None:
+                lon_out[i], lat_out[i] = point.lon, point.lat
+                table.loc[idx, ["geocode_source", "geocode_precision", "source_datum"]] = [
+                    point.source, "point", point.source_datum.value]
+                continue
+        found = gazetteer.locate(**admin)
         if found is not None:
             lon_out[i], lat_out[i] = found.lon, found.lat
             table.loc[idx, ["geocode_source", "geocode_precision", "source_datum"]] = [
