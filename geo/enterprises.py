@@ -22,7 +22,7 @@ from .online import OnlineGeocoder
 COLUMNS = [
     "id", "name", "name_zh", "name_en", "industry", "capacity", "capacity_unit", "owner",
     "province", "city", "county", "address", "geocode_source", "geocode_precision",
-    "source_datum", "data_source",
+    "coordinate_accuracy", "source_datum", "data_source",
 ]
 REPORT_COLUMNS = ["file", "row", "id", "name", "status", "reason"]
 GEM_SOURCE = "Global Energy Monitor, Global Steel Plant Tracker (CC BY 4.0)"
@@ -34,7 +34,10 @@ def empty_report() -> pd.DataFrame:
 
 
 def load_gem_steel(path: Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Global Steel Plant Tracker rows (``lat``/``lon`` split from GEM's Coordinates)."""
+    """Global Steel Plant Tracker rows (``lat``/``lon`` split from GEM's Coordinates).
+
+    GEM's ``Coordinate accuracy`` (``exact`` or ``approximate``) is kept in
+    ``coordinate_accuracy``; the precision of a source point is always ``point``."""
     raw = _read(path, ["Plant ID", "plant_name_en", "plant_name_zh", "lat", "lon"])
     lon = _coordinate(path, raw, "lon", -180, 180)
     lat = _coordinate(path, raw, "lat", -90, 90)
@@ -54,7 +57,8 @@ def load_gem_steel(path: Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
         "county": "",
         "address": "",
         "geocode_source": "source_coordinates",
-        "geocode_precision": np.where(accuracy == "approximate", "approximate", "point"),
+        "geocode_precision": "point",
+        "coordinate_accuracy": accuracy,
         "source_datum": Datum.WGS84.value,
         "data_source": GEM_SOURCE,
     })
@@ -98,6 +102,7 @@ def load_wri_power(
         "address": raw.get("Location", ""),
         "geocode_source": "source_coordinates",
         "geocode_precision": "point",
+        "coordinate_accuracy": "",
         "source_datum": Datum.WGS84.value,
         "data_source": WRI_SOURCE,
     })
@@ -112,7 +117,9 @@ def load_enterprise_table(
     county, address``. Given coordinates are converted to WGS-84. Rows without them are sent
     to the ``online`` provider when one is configured and the row has a street address, and
     otherwise (or when it finds nothing) geocoded from the gazetteer to county, city or
-    province precision."""
+    province precision. Ids are ``csv:<id>`` from an optional ``id`` column, else
+    ``csv:<row>``; a repeated id, an empty name, a bad coordinate or an unknown datum raises
+    ``InputError``, while rows that cannot be placed go to the report."""
     raw = _read(path, ["name", "industry"])
     for column in ("name_zh", "name_en", "province", "city", "county", "address", "owner",
                    "datum", "lat", "lon", "capacity", "capacity_unit", "id"):
@@ -121,11 +128,16 @@ def load_enterprise_table(
     for row, name in enumerate(raw["name"], start=1):
         if not name.strip():
             raise InputError(path, "empty enterprise name", row=row, field="name")
+    given = raw["id"].str.strip()
+    repeated = given.duplicated() & (given != "")
+    if repeated.any():
+        row = int(np.flatnonzero(repeated.to_numpy())[0]) + 1
+        raise InputError(path, f"id {given.iloc[row - 1]!r} is used twice", row=row, field="id")
     lon = _coordinate(path, raw, "lon", -180, 180)
     lat = _coordinate(path, raw, "lat", -90, 90)
     datums = [_datum(path, row, text) for row, text in enumerate(raw["datum"], start=1)]
     table = pd.DataFrame({
-        "id": [f"csv:{i or row}" for row, i in enumerate(raw["id"].str.strip(), start=1)],
+        "id": [f"csv:{i or row}" for row, i in enumerate(given, start=1)],
         "name": raw["name"].str.strip(),
         "name_zh": raw["name_zh"],
         "name_en": raw["name_en"],
@@ -139,6 +151,7 @@ def load_enterprise_table(
         "address": raw["address"],
         "geocode_source": "source_coordinates",
         "geocode_precision": "point",
+        "coordinate_accuracy": "",
         "source_datum": [d.value for d in datums],
         "data_source": str(path.name),
     }, index=raw.index)

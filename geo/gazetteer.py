@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
+from collections import defaultdict
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from types import ModuleType
 
 import pandas as pd
+from pypinyin import Style, pinyin
 
 from .datum import Datum, gcj02_to_wgs84
 
@@ -31,6 +34,12 @@ PROVINCES_EN = {
     "xizang": "西藏自治区", "shaanxi": "陕西省", "gansu": "甘肃省", "qinghai": "青海省",
     "ningxia": "宁夏回族自治区", "xinjiang": "新疆维吾尔自治区",
 }
+
+
+# English words around pinyin names: "Wu'an City", "Handan Prefecture", "She County".
+_GENERIC_EN = {"city", "prefecture", "county", "district", "municipality", "province", "shi",
+               "xian", "qu", "league", "region", "autonomous", "new", "area"}
+_LATIN = re.compile(r"[A-Za-z]")
 
 
 def short_name(name: str) -> str:
@@ -88,7 +97,9 @@ class Gazetteer:
             found = self.by_adcode(adcode)
             if found is not None:
                 return found
-        text = "".join(_chinese_province(p) for p in (province, city, county, address) if p)
+        names = [_chinese_province(province)] if province else []
+        names += [self._chinese(p, names) for p in (city, county) if p]
+        text = "".join([*names, address or ""])
         if not text:
             return None
         parsed = _cpca().transform([text])
@@ -97,7 +108,40 @@ class Gazetteer:
             return self.by_adcode(code)
         return None
 
-    def city_centroid(self, name: str) -> GeocodeResult | None:
+    def _chinese(self, text: str, context: list[str]) -> str:
+        """Pinyin names ("Handan (Wu'an)") → Chinese ones (邯郸市武安市), read within the
+        province or city already named in ``context``; Chinese text is returned as is."""
+        if not _LATIN.search(text):
+            return text.strip()
+        scope = self._scope("".join(context))
+        names: list[str] = []
+        for part in re.split(r"[(),;/]", text):
+            words = [w for w in part.lower().split() if w not in _GENERIC_EN]
+            key = re.sub(r"[^a-z]", "", "".join(words))
+            rows = [r for r in self._by_pinyin.get(key, []) if r[0].startswith(scope)]
+            if rows:
+                code, name = min(rows, key=lambda r: (_CITY_RANK[_precision(r[0])], r[0]))
+                names.append(name)
+                scope = _prefix(code)
+        return "".join(names)
+
+    def _scope(self, text: str) -> str:
+        """The adcode prefix of the province (or city) that ``text`` names, or ""."""
+        if not text:
+            return ""
+        code = _cpca().transform([text]).at[0, "adcode"]
+        return _prefix(code) if isinstance(code, str) and code else ""
+
+    @cached_property
+    def _by_pinyin(self) -> dict[str, list[tuple[str, str]]]:
+        """Every pinyin reading of each unit's short name → [(adcode, name)]."""
+        index: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for code, name, short in self._by_code[["name", "short"]].itertuples():
+            for key in _readings(short):
+                index[key].append((str(code), str(name)))
+        return index
+
+    def centroid_of_city(self, name: str) -> GeocodeResult | None:
         """The city named ``name`` as station lists write it: a prefecture (石家庄, 延边州,
         大兴安岭地区) or a county-level city (寿光, 昆山). Prefectures win over counties."""
         if name not in self._cities:
@@ -105,12 +149,12 @@ class Gazetteer:
         return self._cities[name]
 
     def _find_city(self, name: str) -> GeocodeResult | None:
-        key = short_name(name)
-        stem = key.removesuffix("州") if len(key) > 2 else key
+        key = _RENAMED.get(short_name(name), short_name(name))
         table = self._table
         rows = table[table["short"] == key]
-        if rows.empty:
-            rows = table[table["short"].str.startswith(stem) & table["name"].str.endswith("州")]
+        if rows.empty and key.endswith("州"):  # 延边州, 博州: autonomous prefectures, abridged
+            rows = table[table["short"].str.startswith(key.removesuffix("州"))
+                         & table["name"].str.endswith("自治州")]
         if rows.empty:
             return None
         ranked = rows.assign(rank=rows["adcode"].map(lambda c: _CITY_RANK[_precision(c)]))
@@ -121,11 +165,26 @@ class Gazetteer:
 
 
 _CITY_RANK = {"city": 0, "province": 1, "county": 2}
+# Units merged away whose old names station lists still use.
+_RENAMED = {"胶南": "黄岛"}  # 胶南市 became part of 青岛市黄岛区 in 2012
 
 
 def _chinese_province(text: str) -> str:
     key = text.strip().lower()
     return PROVINCES_EN.get(key, text.strip())
+
+
+def _readings(name: str, limit: int = 16) -> set[str]:
+    """Toneless pinyin spellings of ``name``, all heteronyms (长治 → changzhi, zhangzhi);
+    ü is written both v and u (吕梁 → lvliang, luliang)."""
+    syllables = pinyin(name, style=Style.NORMAL, heteronym=True)
+    spellings = {"".join(p) for p in itertools.islice(itertools.product(*syllables), limit)}
+    return spellings | {s.replace("v", "u") for s in spellings}
+
+
+def _prefix(adcode: str) -> str:
+    """The part of an adcode shared by the units inside it: 130400000000 → 1304."""
+    return {"province": adcode[:2], "city": adcode[:4]}.get(_precision(adcode), adcode[:6])
 
 
 def _precision(adcode: str) -> Precision:

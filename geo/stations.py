@@ -106,7 +106,7 @@ def _check(
     if not (np.isfinite(lon) and np.isfinite(lat)):
         return "missing_coordinates", "no longitude/latitude in the station list"
     point = Point(lon, lat)
-    centroid = gazetteer.city_centroid(city) if city else None
+    centroid = gazetteer.centroid_of_city(city) if city else None
     if city in city_shapes:
         if city_shapes[city].contains(point):
             return "ok", ""

@@ -18,6 +18,22 @@ def test_wgs84_to_gcj02_matches_published_pair() -> None:
     assert lat == pytest.approx(39.916404281501, abs=1e-9)
 
 
+def test_bd09_matches_published_pairs() -> None:
+    # The pairs in the README of wandergis/coordtransform, reproduced by many ports.
+    assert bd09_to_gcj02(116.404, 39.915) == pytest.approx(
+        (116.39762729119315, 39.90865673957631), abs=1e-12)
+    assert gcj02_to_bd09(116.404, 39.915) == pytest.approx(
+        (116.41036949371029, 39.92133699351021), abs=1e-12)
+
+
+def test_exact_inverse_improves_on_the_one_step_approximation() -> None:
+    # coordtransform's one-step gcj02towgs84(116.404, 39.915) is off by ~1e-5°; ours inverts
+    # the forward transform to < 1e-6°.
+    lon, lat = gcj02_to_wgs84(116.404, 39.915)
+    assert (lon, lat) == pytest.approx((116.39775550083061, 39.91359571849836), abs=5e-5)
+    assert wgs84_to_gcj02(lon, lat) == pytest.approx((116.404, 39.915), abs=1e-7)
+
+
 def test_gcj02_inverse_recovers_wgs84_to_a_centimetre() -> None:
     rng = np.random.default_rng(0)
     lon = rng.uniform(74, 134, 500)

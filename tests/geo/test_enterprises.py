@@ -15,6 +15,11 @@ def gazetteer() -> Gazetteer:
 def test_gem_steel_plants_keep_their_coordinates(demo_data: Path) -> None:
     plants, report = load_gem_steel(demo_data / "plants" / "gem_gspt_china_operating_slim.csv")
     assert len(plants) == 289 and report.empty
+    assert plants["coordinate_accuracy"].value_counts().to_dict() == {
+        "exact": 284, "approximate": 5}
+    assert set(plants["geocode_precision"]) == {"point"}
+    assert set(plants["data_source"]) == {
+        "Global Energy Monitor, Global Steel Plant Tracker (CC BY 4.0)"}
     rongxin = plants.set_index("id").loc["gem:P100000120145"]
     assert rongxin["name_zh"] == "河北荣信钢铁有限公司" and rongxin["industry"] == "steel"
     assert (rongxin.geometry.x, rongxin.geometry.y) == (118.558755, 39.880661)
@@ -86,3 +91,26 @@ def test_swap_within_valid_ranges_is_reported(tmp_path: Path, gazetteer: Gazette
     path.write_text("name,industry,lat,lon\nA,steel,80.0,40.0\n", encoding="utf-8")
     plants, report = load_enterprise_table(path, gazetteer)
     assert plants.empty and "swapped" in report.loc[0, "reason"]
+
+
+def test_repeated_id_names_its_row(tmp_path: Path, gazetteer: Gazetteer) -> None:
+    path = tmp_path / "plants.csv"
+    path.write_text("id,name,industry,lat,lon\nx1,A,steel,39.9,116.4\nx2,B,steel,39.9,116.4\n"
+                    "x1,C,steel,39.9,116.4\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_enterprise_table(path, gazetteer)
+    assert (err.value.row, err.value.field) == (3, "id")
+
+
+def test_empty_name_is_an_input_error(tmp_path: Path, gazetteer: Gazetteer) -> None:
+    path = tmp_path / "plants.csv"
+    path.write_text("name,industry,lat,lon\nA,steel,39.9,116.4\n ,steel,39.9,116.4\n",
+                    encoding="utf-8")
+    with pytest.raises(InputError, match=r"plants.csv:2: name: empty enterprise name"):
+        load_enterprise_table(path, gazetteer)
+
+
+def test_combine_rejects_repeated_ids(demo_data: Path) -> None:
+    steel = load_gem_steel(demo_data / "plants" / "gem_gspt_china_operating_slim.csv")
+    with pytest.raises(ValueError, match="not unique: gem:P100000120163"):
+        combine([steel, steel])

@@ -1,3 +1,4 @@
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,11 @@ class FakeAmap:
 
     def __init__(self) -> None:
         self.queries: list[str] = []
+        self.times: list[float] = []
 
     def geocode(self, query: str, **kwargs: Any) -> Location | None:
         self.queries.append(query)
+        self.times.append(time.monotonic())
         if "不存在" in query:
             return None
         lon, lat = wgs84_to_gcj02(114.2, 36.7)
@@ -47,6 +50,17 @@ def test_answers_are_converted_cached_and_rate_limited(tmp_path: Path) -> None:
     assert again.locate("河北省不存在的地方") is None  # a miss is cached too
     assert provider.queries == ["河北省武安市工业路1号", "河北省不存在的地方"]
     again.close()
+
+
+def test_queries_are_spaced_by_the_minimum_delay(tmp_path: Path) -> None:
+    provider = FakeAmap()
+    online = OnlineGeocoder(provider, tmp_path / "c.sqlite", provider="amap",
+                            min_delay_seconds=0.2)
+    for query in ("甲", "乙", "甲"):  # the repeated query is answered from the cache
+        online.locate(query)
+    online.close()
+    assert provider.queries == ["甲", "乙"]
+    assert provider.times[1] - provider.times[0] >= 0.19
 
 
 def test_table_rows_with_addresses_use_the_provider(tmp_path: Path) -> None:
