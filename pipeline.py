@@ -158,10 +158,25 @@ def demo_inputs(data: Path = DEMO_DIR) -> BuildInputs:
     )
 
 
+PIPELINE_CODE = (Path(__file__).resolve().parent, ("pipeline.py", "geo", "layers", "tiles"))
+
+
+def code_files() -> list[Path]:
+    """The modules whose code shapes a release (a change to them means a new release)."""
+    root, names = PIPELINE_CODE
+    found: list[Path] = []
+    for name in names:
+        path = root / name
+        found += sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    return found
+
+
 def inputs_digest(inputs: BuildInputs, options: BuildOptions) -> str:
-    """SHA-256 over lantian's version, the options and every input file's name and bytes."""
+    """SHA-256 over lantian's version and pipeline code, the options and every input file."""
     digest = hashlib.sha256()
     digest.update(json.dumps({"version": __version__, "options": asdict(options)}).encode())
+    for path in code_files():
+        digest.update(path.read_bytes())
     for path in inputs.files():
         digest.update(path.name.encode() + b"\0")
         with path.open("rb") as f:

@@ -140,3 +140,21 @@ def test_satellite_grids_replace_interpolation(tmp_path: Path, shared_data: Path
         outside = client.get("/api/pm25/point", params={"lon": 120.0, "lat": 30.0,
                                                         "quarter": "2019Q1"}).json()
         assert outside["pm25"] is None
+
+
+def test_digest_follows_inputs_options_and_pipeline_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lantian import pipeline
+
+    inputs = demo_inputs()
+    base = pipeline.inputs_digest(inputs, BuildOptions())
+    assert pipeline.inputs_digest(inputs, BuildOptions()) == base
+    assert pipeline.inputs_digest(inputs, BuildOptions(method="kriging")) != base
+    names = {p.name for p in pipeline.code_files()}
+    assert {"pipeline.py", "interpolate.py", "stations.py", "raster.py"} <= names
+    assert "app.py" not in names  # serving code does not change what a release holds
+    fake = tmp_path / "pipeline.py"
+    fake.write_text("changed\n")
+    monkeypatch.setattr(pipeline, "PIPELINE_CODE", (tmp_path, ("pipeline.py",)))
+    assert pipeline.inputs_digest(inputs, BuildOptions()) != base
