@@ -21,6 +21,7 @@ from rasterio.transform import Affine
 from lantian.layers.periods import quarter_bounds
 
 UNITS = "ug m-3"
+DECIMALS = 1  # values are stored to 0.1 µg/m³ (monitors report whole µg/m³); halves file size
 STANDARD_NAME = "mass_concentration_of_pm2p5_ambient_aerosol_particles_in_air"
 BANDS = ("pm25", "pm25_uncertainty")
 WGS84 = CRS.from_epsg(4326)
@@ -37,9 +38,10 @@ def grid_transform(ds: xr.Dataset) -> Affine:
 
 def write_cog(ds: xr.Dataset, directory: Path) -> Path:
     """``pm25_<quarter>.tif``: 2-band float32 COG (PM2.5, uncertainty), EPSG:4326,
-    DEFLATE + floating-point predictor, overviews, nodata NaN."""
+    DEFLATE + floating-point predictor, overviews, nodata NaN; values rounded to DECIMALS."""
     path = Path(directory) / f"pm25_{ds.attrs['quarter']}.tif"
     data = np.stack([ds[b].transpose("lat", "lon").to_numpy().astype(np.float32) for b in BANDS])
+    data = np.round(data, DECIMALS)
     profile = {
         "driver": "COG", "width": data.shape[2], "height": data.shape[1], "count": 2,
         "dtype": "float32", "crs": WGS84, "transform": grid_transform(ds), "nodata": np.nan,
@@ -62,7 +64,7 @@ def write_cube(
     ``time_bnds`` [start, next quarter start)."""
     quarters = [g.attrs["quarter"] for g in grids]
     bounds = np.array([quarter_bounds(q) for q in quarters], dtype="datetime64[ns]")
-    cube = xr.concat([g[list(BANDS)] for g in grids], dim="time", join="exact",
+    cube = xr.concat([g[list(BANDS)].round(DECIMALS) for g in grids], dim="time", join="exact",
                      combine_attrs="drop")
     cube = cube.assign_coords(time=bounds[:, 0])
     cube["time_bnds"] = (("time", "nv"), bounds)

@@ -14,6 +14,7 @@ from shapely.geometry import Point
 from lantian.layers.grid import CHINA_GRID
 from lantian.layers.interpolate import Options, interpolate
 from lantian.layers.writers import (
+    DECIMALS,
     STANDARD_NAME,
     write_cog,
     write_cube,
@@ -49,7 +50,9 @@ def test_cog_round_trip_and_station_pixel(
         pick = q1_station_means["code"] == "1001A"
         lon, lat, value = q1_station_means.loc[pick, ["lon", "lat", "pm25"]].to_numpy()[0]
         row, col = src.index(lon, lat)
-    np.testing.assert_array_equal(values[0], grids[0]["pm25"].to_numpy())
+    stored = np.round(grids[0]["pm25"].to_numpy(), DECIMALS)  # 0.1 µg/m³, as documented
+    np.testing.assert_array_equal(values[0], stored)
+    assert np.nanmax(np.abs(values[0] - grids[0]["pm25"].to_numpy())) <= 0.05 + 1e-4
     assert (row, col) == GRID.cell_index(lon, lat)
     assert values[0, row, col] == pytest.approx(value, abs=8.0)
 
@@ -75,7 +78,8 @@ def test_cube_is_cf(grids: list[xr.Dataset], tmp_path: Path) -> None:
         assert [str(b)[:10] for b in bounds[0]] == ["2019-01-01", "2019-04-01"]
         assert list(cube["quarter"].to_numpy()) == ["2019Q1", "2019Q2"]
         assert cube["pm25"].encoding["zlib"]
-        np.testing.assert_array_equal(cube["pm25"][1].to_numpy(), grids[1]["pm25"].to_numpy())
+        np.testing.assert_array_equal(cube["pm25"][1].to_numpy(),
+                                      np.round(grids[1]["pm25"].to_numpy(), DECIMALS))
 
 
 def test_enterprises_formats(tmp_path: Path) -> None:
