@@ -49,6 +49,16 @@ def browser_page(live_server: str) -> Iterator[tuple[Page, dict[str, Any]]]:
         browser.close()
 
 
+def click_at(page: Page, lon: float, lat: float) -> None:
+    """Click the map where ``lon, lat`` is drawn."""
+    x, y = page.evaluate(
+        "([lon, lat]) => { const m = window.lantian.map; const p = m.project([lon, lat]);"
+        " const r = m.getCanvas().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
+        [lon, lat],
+    )
+    page.mouse.click(x, y)
+
+
 def _archive_responses(seen: dict[str, Any], name: str) -> list[int]:
     return [status for url, status in seen["responses"] if f"/pmtiles/{name}.pmtiles" in url]
 
@@ -86,12 +96,7 @@ def test_enterprise_click_opens_popup(browser_page) -> None:
         ".some(f => f.properties.id === 'gem:P100000120001')",
         timeout=20_000,
     )
-    point = page.evaluate(
-        "(() => { const m = window.lantian.map; const p = m.project([118.45, 39.0]);"
-        " const r = m.getCanvas().getBoundingClientRect();"
-        " return [p.x + r.left, p.y + r.top]; })()"
-    )
-    page.mouse.click(point[0], point[1])
+    click_at(page, 118.45, 39.0)
     popup = page.locator(".maplibregl-popup")
     popup.wait_for(timeout=10_000)
     page.wait_for_function(
@@ -114,12 +119,7 @@ def test_popup_escapes_html(browser_page) -> None:
         "window.lantian.map.queryRenderedFeatures({layers: ['enterprises']}).length > 0",
         timeout=20_000,
     )
-    point = page.evaluate(
-        "(() => { const m = window.lantian.map; const p = m.project([112.55, 37.87]);"
-        " const r = m.getCanvas().getBoundingClientRect();"
-        " return [p.x + r.left, p.y + r.top]; })()"
-    )
-    page.mouse.click(point[0], point[1])
+    click_at(page, 112.55, 37.87)
     page.wait_for_function(
         "document.querySelector('.maplibregl-popup h3')?.textContent.includes('<script>')",
         timeout=10_000,
