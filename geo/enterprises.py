@@ -7,12 +7,14 @@ file, row and field; rows that are well-formed but cannot be placed go to the re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pypinyin import lazy_pinyin
 
 from ..errors import InputError
 from .datum import Datum, to_wgs84
@@ -25,6 +27,7 @@ COLUMNS = [
     "coordinate_accuracy", "source_datum", "data_source",
 ]
 REPORT_COLUMNS = ["file", "row", "id", "name", "status", "reason"]
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 GEM_SOURCE = "Global Energy Monitor, Global Steel Plant Tracker (CC BY 4.0)"
 WRI_SOURCE = "WRI Global Power Plant Database (CC BY 4.0)"
 
@@ -176,6 +179,28 @@ def load_enterprise_table(
                 "gazetteer", found.precision, found.source_datum.value]
     return _located(path, table, pd.Series(lon_out, index=raw.index),
                     pd.Series(lat_out, index=raw.index))
+
+
+def with_provinces(layer: gpd.GeoDataFrame, gazetteer: Gazetteer) -> gpd.GeoDataFrame:
+    """``province`` as the official Chinese name (``Hebei`` → ``河北省``); where a table gives
+    none (WRI), the province of the nearest county-level representative point."""
+    named = [gazetteer.province_name(str(p)) for p in layer["province"].fillna("")]
+    missing = [i for i, name in enumerate(named) if not name]
+    if missing:
+        points = layer.geometry.iloc[missing]
+        for i, name in zip(missing, gazetteer.provinces_at(points.x, points.y), strict=True):
+            named[i] = name
+    return layer.assign(province=named)
+
+
+def with_search_keys(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The layer with ``name_pinyin``: toneless pinyin of the Chinese name (or of ``name``),
+    lowercase without spaces, so 荣信 is found by ``rongxin``."""
+    chinese = layer["name_zh"].fillna("").astype(str)
+    chinese = chinese.where(chinese != "", layer["name"].fillna("").astype(str))
+    keys = ["".join(lazy_pinyin(text)).lower().replace(" ", "") if _HAN.search(text) else ""
+            for text in chinese]
+    return layer.assign(name_pinyin=keys)
 
 
 def combine(parts: Sequence[tuple[gpd.GeoDataFrame, pd.DataFrame]]) -> tuple[

@@ -11,8 +11,11 @@ from functools import cache, cached_property
 from importlib import resources
 from types import ModuleType
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pypinyin import Style, pinyin
+from scipy.spatial import cKDTree
 
 from .datum import Datum, gcj02_to_wgs84
 
@@ -73,6 +76,38 @@ class Gazetteer:
         self._table = data.assign(lon=lon, lat=lat, short=data["name"].map(short_name))
         self._by_code = self._table.drop_duplicates("adcode").set_index("adcode")
         self._cities: dict[str, GeocodeResult | None] = {}
+
+    @property
+    def units(self) -> pd.DataFrame:
+        """Every unit: ``adcode, name, short, lon, lat`` (WGS-84)."""
+        return self._table[["adcode", "name", "short", "lon", "lat"]]
+
+    def province_name(self, text: str) -> str:
+        """The official name of the province ``text`` names (``Hebei``, ``河北``, ``河北省``
+        → ``河北省``), or ``""`` when it names none."""
+        key = text.strip()
+        if not key:
+            return ""
+        key = _chinese_province(key)
+        provinces = self._provinces
+        hit = provinces[(provinces["name"] == key) | (provinces["short"] == short_name(key))]
+        return str(hit["name"].iloc[0]) if len(hit) else ""
+
+    def provinces_at(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> list[str]:
+        """The province of each point, read off its nearest county-level representative point
+        (approximate within a few km of a provincial border)."""
+        table = self._table
+        counties = table[(table["adcode"].map(_precision) == "county")
+                         & np.isfinite(table["lon"]) & np.isfinite(table["lat"])]
+        tree = cKDTree(np.column_stack([counties["lon"], counties["lat"]]))
+        _, nearest = tree.query(np.column_stack([np.asarray(lon), np.asarray(lat)]))
+        codes = counties["adcode"].to_numpy()[np.atleast_1d(nearest)]
+        names = self._provinces.set_index("adcode")["name"]
+        return [str(names.get(str(code)[:2].ljust(12, "0"), "")) for code in codes]
+
+    @cached_property
+    def _provinces(self) -> pd.DataFrame:
+        return self._by_code[self._by_code.index.map(_precision) == "province"].reset_index()
 
     def by_adcode(self, adcode: str) -> GeocodeResult | None:
         """The unit with this 6- or 12-digit code."""

@@ -1,9 +1,18 @@
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
+from shapely.geometry import Point
 
 from lantian.errors import InputError
-from lantian.geo.enterprises import combine, load_enterprise_table, load_gem_steel, load_wri_power
+from lantian.geo.enterprises import (
+    combine,
+    load_enterprise_table,
+    load_gem_steel,
+    load_wri_power,
+    with_provinces,
+    with_search_keys,
+)
 from lantian.geo.gazetteer import Gazetteer
 
 
@@ -114,3 +123,13 @@ def test_combine_rejects_repeated_ids(demo_data: Path) -> None:
     steel = load_gem_steel(demo_data / "plants" / "gem_gspt_china_operating_slim.csv")
     with pytest.raises(ValueError, match="not unique: gem:P100000120163"):
         combine([steel, steel])
+
+
+def test_provinces_are_official_names_and_filled_where_a_table_has_none() -> None:
+    layer = gpd.GeoDataFrame(
+        {"province": ["Hebei", "", "山西"], "name": ["荣信", "Datang Power", "焦化"],
+         "name_zh": ["河北荣信钢铁有限公司", "", ""]},
+        geometry=[Point(118.56, 39.88), Point(116.4, 39.9), Point(112.55, 37.87)], crs=4326)
+    out = with_search_keys(with_provinces(layer, Gazetteer()))
+    assert out["province"].tolist() == ["河北省", "北京市", "山西省"]
+    assert out["name_pinyin"].tolist() == ["hebeirongxingangtieyouxiangongsi", "", "jiaohua"]

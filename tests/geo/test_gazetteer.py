@@ -57,3 +57,17 @@ def test_city_names_as_station_lists_write_them(
 def test_short_names() -> None:
     assert [short_name(n) for n in ("石家庄市", "河北省", "延边朝鲜族自治州", "北京")] == [
         "石家庄", "河北", "延边朝鲜族", "北京"]
+
+
+def test_province_names_in_english_short_or_full_form_become_official() -> None:
+    gazetteer = Gazetteer()
+    assert [gazetteer.province_name(t) for t in ("Hebei", "河北", "河北省", "shaanxi")] == [
+        "河北省", "河北省", "河北省", "陕西省"]
+    assert gazetteer.province_name("Inner Mongolia") == "内蒙古自治区"
+    assert gazetteer.province_name("") == gazetteer.province_name("Atlantis") == ""
+
+
+def test_provinces_at_points_come_from_the_nearest_county() -> None:
+    lon = [116.40, 118.56, 112.55, 87.60]  # Beijing, Qian'an, Taiyuan, Urumqi
+    lat = [39.90, 39.88, 37.87, 43.80]
+    assert Gazetteer().provinces_at(lon, lat) == ["北京市", "河北省", "山西省", "新疆维吾尔自治区"]
