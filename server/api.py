@@ -1,4 +1,5 @@
-"""JSON API: release summary, colour scales, enterprises, PM2.5 point values, statistics."""
+"""JSON API: release summary, colour scales, enterprises and their cards, PM2.5 point values,
+statistics and the record match report."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ from ..settings import Settings
 from .deps import (
     NAME_PATTERN,
     EnterpriseFilter,
+    EnterpriseId,
+    MatchReportFilter,
     PageParams,
     PointParams,
     ReleaseDep,
     StatsFilter,
     parse_bbox,
 )
-from .errors import NotFoundError
-from .release import Release, plain
+from .errors import InvalidParameterError, NotFoundError
+from .records import PM25_SOURCE, facility_card
+from .release import Release, plain, search_key
 from .tiles import base_url
 
 
@@ -51,12 +55,71 @@ def release_summary(release: Release, base: str) -> dict[str, Any]:
         "title": manifest.get("title"),
         "synthetic": bool(manifest.get("synthetic", False)),
         "quarters": list(release.quarters),
+        "timeline": list(release.timeline),
         "layers": layers,
         "sources": plain(release.sources),
         "colormaps": sorted(release.colormaps),
         "summary": plain(manifest.get("summary", {})),
         "files": len(release.files),
     }
+
+
+def timeline_position(release: Release, quarter: str) -> int:
+    """Index of ``quarter`` in the release timeline; InvalidParameterError when absent."""
+    try:
+        return release.timeline.index(quarter)
+    except ValueError:
+        raise InvalidParameterError(f"quarter {quarter!r} is not in the timeline") from None
+
+
+def enterprise_mask(release: Release, filters: EnterpriseFilter, max_area: float) -> np.ndarray:
+    """Boolean mask over the enterprises matching every given filter."""
+    data, records = release.enterprises, release.records
+    mask = np.ones(len(data.features), dtype=bool)
+    bbox = parse_bbox(filters.bbox, max_area)
+    if bbox is not None:
+        west, south, east, north = bbox
+        mask &= (data.lon >= west) & (data.lon <= east)
+        mask &= (data.lat >= south) & (data.lat <= north)
+    if filters.industry is not None:
+        mask &= data.industry == filters.industry
+    if filters.province is not None:
+        mask &= data.province == filters.province
+    if filters.q is not None:
+        key = search_key(filters.q)
+        if not key:
+            raise InvalidParameterError("q must contain more than spaces, apostrophes and hyphens")
+        mask &= np.char.find(data.text, key) >= 0
+    if filters.quarter is not None:
+        row = timeline_position(release, filters.quarter)
+        cited, up = records.violations_12m[row] > 0, records.output_up[row]
+    else:
+        cited, up = records.counts > 0, records.any_output_up
+    if filters.has_violations is not None:
+        mask &= cited == filters.has_violations
+    if filters.output_up is not None:
+        mask &= up == filters.output_up
+    return mask
+
+
+def enterprise_feature(release: Release, index: int, quarter: str | None) -> dict[str, Any]:
+    """One enterprise as GeoJSON with ``records`` and, given a quarter, its ``facts``."""
+    feature = plain(release.enterprises.features[index])
+    props = feature["properties"]
+    props["records"] = int(release.records.counts[index])
+    if quarter is not None:
+        facts = release.records.facts.get(feature["id"], {}).get(quarter)
+        props["facts"] = plain(facts) if facts is not None else None
+    return feature
+
+
+def pm25_attribution(release: Release) -> str | None:
+    """Attribution of the PM2.5 grids: source ``cnemc``, else the first raster layer's title."""
+    for source in release.sources:
+        if source.get("id") == PM25_SOURCE:
+            return str(source.get("attribution"))
+    rasters = [layer.title for layer in release.layers.values() if layer.kind == "raster"]
+    return rasters[0] if rasters else None
 
 
 def _number(value: float) -> float | None:
@@ -86,6 +149,21 @@ def sample_pm25(path: Any, lon: float, lat: float) -> tuple[float | None, float 
         else:
             out.append(_number(float(values[band])))
     return out[0], out[1]
+
+
+def facet(values: np.ndarray) -> list[dict[str, Any]]:
+    """``[{value, count}]`` of the non-empty values, most frequent first."""
+    found, counts = np.unique(values[values != ""], return_counts=True)
+    order = sorted(zip(found.tolist(), counts.tolist(), strict=True), key=lambda p: (-p[1], p[0]))
+    return [{"value": value, "count": count} for value, count in order]
+
+
+def enterprise_index(release: Release, enterprise_id: str) -> int:
+    """Position of an enterprise; NotFoundError for an unknown id."""
+    index = release.enterprises.by_id.get(enterprise_id)
+    if index is None:
+        raise NotFoundError("unknown enterprise")
+    return index
 
 
 def api_router(settings: Settings) -> APIRouter:
@@ -119,19 +197,7 @@ def api_router(settings: Settings) -> APIRouter:
         page: Annotated[PageParams, Depends()],
     ) -> dict[str, Any]:
         """Enterprises as a GeoJSON FeatureCollection, filtered and paged."""
-        data = release.enterprises
-        mask = np.ones(len(data.features), dtype=bool)
-        bbox = parse_bbox(filters.bbox, settings.max_bbox_area_deg2)
-        if bbox is not None:
-            west, south, east, north = bbox
-            mask &= (data.lon >= west) & (data.lon <= east)
-            mask &= (data.lat >= south) & (data.lat <= north)
-        if filters.industry is not None:
-            mask &= data.industry == filters.industry
-        if filters.province is not None:
-            mask &= data.province == filters.province
-        if filters.q is not None:
-            mask &= np.char.find(data.text, filters.q.lower()) >= 0
+        mask = enterprise_mask(release, filters, settings.max_bbox_area_deg2)
         index = np.flatnonzero(mask)
         limit = min(page.limit, settings.max_page_size)
         chosen = index[page.offset : page.offset + limit]
@@ -140,19 +206,50 @@ def api_router(settings: Settings) -> APIRouter:
             "total": len(index),
             "limit": limit,
             "offset": page.offset,
-            "features": [plain(data.features[i]) for i in chosen],
+            "features": [enterprise_feature(release, int(i), filters.quarter) for i in chosen],
         }
 
+    @router.get("/api/enterprises/facets", tags=["enterprises"])
+    def enterprise_facets(release: ReleaseDep) -> dict[str, Any]:
+        """The industries and provinces present, each with its number of enterprises."""
+        return {name: facet(getattr(release.enterprises, name))
+                for name in ("industry", "province")}
+
     @router.get("/api/enterprises/{enterprise_id}", tags=["enterprises"])
-    def enterprise(
-        release: ReleaseDep,
-        enterprise_id: Annotated[str, Path(min_length=1, max_length=128)],
-    ) -> dict[str, Any]:
+    def enterprise(release: ReleaseDep, enterprise_id: EnterpriseId) -> dict[str, Any]:
         """One enterprise as a GeoJSON Feature."""
-        index = release.enterprises.by_id.get(enterprise_id)
-        if index is None:
-            raise NotFoundError("unknown enterprise")
-        return plain(release.enterprises.features[index])
+        return enterprise_feature(release, enterprise_index(release, enterprise_id), None)
+
+    @router.get("/api/enterprises/{enterprise_id}/card", tags=["enterprises"])
+    def enterprise_card(release: ReleaseDep, enterprise_id: EnterpriseId) -> dict[str, Any]:
+        """The facility card: identity, location, cited records, output, facts per quarter."""
+        index = enterprise_index(release, enterprise_id)
+        return facility_card(
+            release.enterprises.features[index],
+            release.records,
+            release.timeline,
+            pm25_attribution(release),
+            release.sources,
+        )
+
+    @router.get("/api/records/match-report", tags=["records"])
+    def match_report(
+        release: ReleaseDep,
+        filters: Annotated[MatchReportFilter, Depends()],
+        page: Annotated[PageParams, Depends()],
+    ) -> dict[str, Any]:
+        """How each violation and output record was matched to an enterprise, paged."""
+        rows = [
+            r for r in release.records.match_report
+            if filters.status is None or r["status"] == filters.status
+        ]  # fmt: skip
+        limit = min(page.limit, settings.max_page_size)
+        return {
+            "total": len(rows),
+            "limit": limit,
+            "offset": page.offset,
+            "rows": plain(rows[page.offset : page.offset + limit]),
+        }
 
     @router.get("/api/pm25/point", tags=["pm25"])
     def pm25_point(release: ReleaseDep, point: Annotated[PointParams, Depends()]) -> dict[str, Any]:

@@ -23,6 +23,9 @@ def get_release(request: Request) -> Release:
 ReleaseDep = Annotated[Release, Depends(get_release)]
 LayerId = Annotated[str, Path(pattern=NAME_PATTERN, description="Layer id from the manifest.")]
 Quarter = Annotated[str, Path(pattern=QUARTER_PATTERN, description="Quarter, e.g. 2019Q1.")]
+EnterpriseId = Annotated[
+    str, Path(min_length=1, max_length=128, description="Enterprise id, e.g. gem:P100000120001.")
+]
 
 
 @dataclass
@@ -77,7 +80,24 @@ class EnterpriseFilter:
     province: Annotated[str | None, Query(min_length=1, max_length=64)] = None
     q: Annotated[
         str | None,
-        Query(min_length=1, max_length=100, description="Text in the Chinese or English name."),
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Text in the Chinese or English name or toneless pinyin (rongxin); "
+            "case, spaces, apostrophes and hyphens are ignored.",
+        ),
+    ] = None
+    quarter: Annotated[
+        str | None,
+        Query(pattern=QUARTER_PATTERN, description="A timeline quarter: adds its facts."),
+    ] = None
+    has_violations: Annotated[
+        bool | None,
+        Query(description="violations_12m > 0 in the quarter, or any record without quarter."),
+    ] = None
+    output_up: Annotated[
+        bool | None,
+        Query(description="Output up in the quarter, or in any output record without quarter."),
     ] = None
 
 
@@ -98,3 +118,13 @@ class StatsFilter:
     region: Annotated[str | None, Query(max_length=64)] = None
     period: Annotated[str | None, Query(max_length=16)] = None
     period_type: Annotated[str | None, Query(max_length=16)] = None
+
+
+@dataclass
+class MatchReportFilter:
+    """Filter of the record match report."""
+
+    status: Annotated[
+        str | None,
+        Query(pattern=r"^[a-z_]{1,32}$", description="matched, ambiguous, unmatched, …"),
+    ] = None

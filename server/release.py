@@ -1,4 +1,4 @@
-"""The release being served: manifest, tile archives, enterprises and stats, loaded once."""
+"""The release being served: manifest, tile archives, enterprises, records, stats, loaded once."""
 
 from __future__ import annotations
 
@@ -17,15 +17,31 @@ import numpy.typing as npt
 from ..settings import Settings
 from .errors import NotFoundError, ReleaseUnavailableError
 from .pmtiles_reader import PMTilesArchive
+from .records import Records, load_records
 
 MANIFEST_NAME = "manifest.json"
 RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 ALL = "all"
 ENTERPRISE_FIELDS = (
     "id", "name", "name_zh", "name_en", "industry", "capacity", "capacity_unit", "owner",
-    "province", "city", "county", "geocode_source", "geocode_precision", "source_datum",
-    "data_source",
+    "province", "city", "county", "geocode_source", "geocode_precision", "coordinate_accuracy",
+    "source_datum", "data_source",
 )  # fmt: skip
+SEARCH_NAMES = ("name", "name_zh", "name_en")
+# Ignored when searching: case, whitespace, apostrophes and hyphens (Xinwu'an = xinwuan).
+SEARCH_IGNORED = re.compile(r"[\s'’‘ʼ`\-‐‑–—]+")
+
+
+def search_key(text: str) -> str:
+    """``text`` lowercased without whitespace, apostrophes and hyphens."""
+    return SEARCH_IGNORED.sub("", text.lower())
+
+
+def toneless_pinyin(text: str) -> str:
+    """Toneless pinyin of Chinese text, e.g. 荣信 → rongxin."""
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(text))
 
 
 def safe_relative(path: str) -> bool:
@@ -72,7 +88,7 @@ class Enterprises:
     lat: npt.NDArray[np.float64]
     industry: npt.NDArray[np.str_]
     province: npt.NDArray[np.str_]
-    text: npt.NDArray[np.str_]
+    text: npt.NDArray[np.str_]  # search keys of the names and pinyin, one line each
     by_id: Mapping[str, int]
 
     @classmethod
@@ -90,12 +106,14 @@ class Release:
     id: str
     manifest: Mapping[str, Any]
     quarters: tuple[str, ...]
+    timeline: tuple[str, ...]  # quarters of the enterprise layer, a superset of ``quarters``
     layers: Mapping[str, LayerInfo]
     files: Mapping[str, FileInfo]
     sources: tuple[Mapping[str, Any], ...]
     colormaps: Mapping[str, Mapping[str, Any]]
     archives: Mapping[str, PMTilesArchive] = field(repr=False)
     enterprises: Enterprises = field(repr=False)
+    records: Records = field(repr=False)
     stats: tuple[Mapping[str, Any], ...] = field(repr=False)
 
     def path(self, relative: str) -> Path:
@@ -168,10 +186,16 @@ def load_enterprises(path: Path) -> Enterprises:
     if frame.crs is not None and frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
     features: list[Mapping[str, Any]] = []
+    texts: list[str] = []
     for row in frame.itertuples(index=False):
         geom = row.geometry
         props = {name: _clean(getattr(row, name, None)) for name in ENTERPRISE_FIELDS}
         props["id"] = str(props["id"])
+        pinyin = _clean(getattr(row, "name_pinyin", None))
+        if pinyin is None and props["name_zh"]:
+            pinyin = toneless_pinyin(str(props["name_zh"]))
+        names = [props[k] for k in SEARCH_NAMES] + [pinyin]
+        texts.append("\n".join(search_key(str(n)) for n in names if n))
         features.append(
             MappingProxyType(
                 {
@@ -186,20 +210,13 @@ def load_enterprises(path: Path) -> Enterprises:
     def column(name: str) -> npt.NDArray[np.str_]:
         return np.array([str(f["properties"][name] or "") for f in features], dtype=str)
 
-    text = np.array(
-        [
-            " ".join(str(f["properties"][k] or "") for k in ("name", "name_zh", "name_en")).lower()
-            for f in features
-        ],
-        dtype=str,
-    )
     return Enterprises(
         features=tuple(features),
         lon=np.array([f["geometry"]["coordinates"][0] for f in features], dtype=np.float64),
         lat=np.array([f["geometry"]["coordinates"][1] for f in features], dtype=np.float64),
         industry=column("industry"),
         province=column("province"),
-        text=text,
+        text=np.array(texts, dtype=str),
         by_id=MappingProxyType({f["id"]: i for i, f in enumerate(features)}),
     )
 
@@ -232,7 +249,8 @@ def load_release(settings: Settings) -> Release:
             if safe_relative(f["path"])
         }
         layers = {raw["id"]: _freeze_layer(raw) for raw in manifest["layers"]}
-        quarters = tuple(manifest["quarters"])
+        quarters = tuple(str(q) for q in manifest["quarters"])
+        timeline = tuple(str(q) for q in manifest.get("timeline") or quarters)
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ReleaseUnavailableError(f"invalid release manifest: {e}") from e
     if manifest.get("id") != root.name:
@@ -257,6 +275,8 @@ def load_release(settings: Settings) -> Release:
         if stats_path in files:
             rows = json.loads((root / stats_path).read_text(encoding="utf-8"))
             stats = tuple(MappingProxyType({k: _clean(v) for k, v in r.items()}) for r in rows)
+        ids = [str(f["id"]) for f in enterprises.features]
+        records = load_records(root, files, ids, timeline)
     except Exception:
         for archive in archives.values():
             archive.close()
@@ -268,12 +288,14 @@ def load_release(settings: Settings) -> Release:
         id=str(manifest["id"]),
         manifest=MappingProxyType(manifest),
         quarters=quarters,
+        timeline=timeline,
         layers=MappingProxyType(layers),
         files=MappingProxyType(files),
         sources=tuple(MappingProxyType(s) for s in manifest.get("sources", ())),
         colormaps=MappingProxyType({str(k): MappingProxyType(v) for k, v in colormaps.items()}),
         archives=MappingProxyType(archives),
         enterprises=enterprises,
+        records=records,
         stats=stats,
     )
 

@@ -1,4 +1,4 @@
-"""Build a small release directory that follows docs/architecture.md (RELEASE LAYOUT).
+"""Build a small synthetic release directory that follows docs/architecture.md (issue-3 layout).
 
 Loaded by tests/server/conftest.py and tests/web/conftest.py (not a test module).
 """
@@ -18,15 +18,18 @@ from typing import Any
 import geopandas as gpd
 import mapbox_vector_tile
 import numpy as np
+import pandas as pd
 import rasterio
 from affine import Affine
 from PIL import Image
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
+from pypinyin import lazy_pinyin
 from shapely.geometry import Point, Polygon
 
 RELEASE_ID = "2019-fixture.1"
 QUARTERS = ("2019Q1", "2019Q2")
+TIMELINE = ("2018Q4", *QUARTERS)
 BOUNDS = (110.0, 34.0, 122.0, 43.0)
 RASTER_ZOOMS = (0, 3)
 ENTERPRISE_ZOOMS = (0, 8)
@@ -45,32 +48,36 @@ PLANTS: list[dict[str, Any]] = [
          capacity_unit="ttpa", owner="Shougang Group", province="河北省", city="唐山市",
          county="曹妃甸区", geocode_source="source_coordinates", geocode_precision="point",
          source_datum="WGS-84", data_source="Global Energy Monitor, Global Steel Plant Tracker",
-         lon=118.45, lat=39.00),
+         coordinate_accuracy="exact", lon=118.45, lat=39.00),
     dict(id="gem:P100000120002", name="河钢唐钢", name_zh="河钢唐钢", name_en="HBIS Tangsteel",
          industry="steel", capacity=8000.0, capacity_unit="ttpa", owner="HBIS Group",
          province="河北省", city="唐山市", county="路北区", geocode_source="gazetteer",
          geocode_precision="county", source_datum="GCJ-02",
-         data_source="Global Energy Monitor, Global Steel Plant Tracker", lon=118.20, lat=39.63),
+         data_source="Global Energy Monitor, Global Steel Plant Tracker",
+         coordinate_accuracy="exact", lon=118.20, lat=39.63),
     dict(id="wri:1000453", name="Beijing Jingneng Thermal Power", name_zh="北京京能热电",
          name_en="Beijing Jingneng Thermal Power", industry="coal_power", capacity=900.0,
          capacity_unit="MW", owner="Jingneng", province="北京市", city="北京市", county="石景山区",
          geocode_source="source_coordinates", geocode_precision="point", source_datum="WGS-84",
-         data_source="WRI Global Power Plant Database", lon=116.30, lat=39.90),
+         data_source="WRI Global Power Plant Database", coordinate_accuracy="exact",
+         lon=116.30, lat=39.90),
     dict(id="wri:1000454", name="Tianjin Dagang Power Plant", name_zh="天津大港发电厂",
          name_en="Tianjin Dagang Power Plant", industry="coal_power", capacity=1300.0,
          capacity_unit="MW", owner=None, province="天津市", city="天津市", county="滨海新区",
          geocode_source="source_coordinates", geocode_precision="point", source_datum="WGS-84",
-         data_source="WRI Global Power Plant Database", lon=117.45, lat=38.85),
+         data_source="WRI Global Power Plant Database", coordinate_accuracy="exact",
+         lon=117.45, lat=38.85),
     dict(id="csv:1", name="太原焦化<script>", name_zh="太原焦化<script>",
          name_en="Taiyuan Coking & Co", industry="coking", capacity=300.0, capacity_unit="ttpa",
          owner=None, province="山西省", city="太原市", county=None,
          geocode_source="online:amap", geocode_precision="city", source_datum="GCJ-02",
-         data_source="Sample CSV", lon=112.55, lat=37.87),
+         data_source="Sample CSV", coordinate_accuracy="approximate", lon=112.55, lat=37.87),
     dict(id="gem:P100000120003", name="日照钢铁", name_zh="日照钢铁", name_en="Rizhao Steel",
          industry="steel", capacity=15000.0, capacity_unit="ttpa", owner="Rizhao Steel Holding",
          province="山东省", city="日照市", county="岚山区", geocode_source="source_coordinates",
          geocode_precision="point", source_datum="WGS-84",
-         data_source="Global Energy Monitor, Global Steel Plant Tracker", lon=119.40, lat=35.10),
+         data_source="Global Energy Monitor, Global Steel Plant Tracker",
+         coordinate_accuracy="exact", lon=119.40, lat=35.10),
 ]  # fmt: skip
 
 PROVINCES = {
@@ -81,6 +88,60 @@ CITIES = {
     "北京市": [(115.8, 39.6), (117.0, 39.5), (117.2, 40.6), (115.9, 40.8)],
     "唐山市": [(117.6, 39.0), (119.0, 38.9), (119.1, 40.3), (117.8, 40.2)],
 }
+
+SHOUGANG, HBIS, TAIYUAN = "gem:P100000120001", "gem:P100000120002", "csv:1"
+XSS_FINDING = 'Stack monitor offline <img src=x onerror="window.__xss=1"> (synthetic)'
+RECORD_SOURCE = "Synthetic fixture record (IPE-style)"
+_V = ("record_id", "kind", "enterprise_name", "enterprise_id", "province", "city", "industry",
+      "date", "date_precision", "quarter", "authority", "finding", "category", "penalty",
+      "source_url", "source", "match_status", "match_score")  # fmt: skip
+VIOLATIONS: list[dict[str, Any]] = [dict(zip(_V, row, strict=True)) for row in [
+    ("v:1", "inspection", "首钢京唐钢铁", SHOUGANG, "河北省", "唐山市", "steel", "2018-10-16",
+     "day", "2018Q4", "Hebei EPB", "Sinter belt dust collector bypassed (synthetic)", "emissions",
+     "", "https://example.org/hebei-epb/2018-10", RECORD_SOURCE, "matched", 0.95),
+    ("v:2", "inspection", "首钢京唐", SHOUGANG, "河北省", "唐山市", "steel", "2018-12", "month",
+     "2018Q4", "Tangshan EPB", "Open coal yard not covered (synthetic)", "dust", "CNY 200,000",
+     "", RECORD_SOURCE, "matched", 0.9),
+    ("v:3", "inspection", "首钢京唐钢铁公司", SHOUGANG, "河北省", "唐山市", "steel", "2019-02-01",
+     "day", "2019Q1", "MEE inspection team", "Production above the heavy-pollution limit "
+     "(synthetic)", "emissions", "", "", RECORD_SOURCE, "matched", 0.92),
+    ("v:4", "computed_exceedance", "太原焦化<script>", TAIYUAN, "山西省", "太原市", "coking",
+     "2019-01-05", "day", "2019Q1", "computed by lantian from online-monitoring data",
+     XSS_FINDING, "exceedance", "", "", "Synthetic CEMS data", "matched", 0.88),
+    ("v:5", "inspection", "唐山钢铁", "", "河北省", "唐山市", "steel", "2019-03-10", "day",
+     "2019Q1", "Tangshan EPB", "Ambiguous plant name (synthetic)", "emissions", "", "",
+     RECORD_SOURCE, "ambiguous", 0.6),
+    ("v:6", "inspection", "无名焦化厂", "", "", "", "coking", "2019-04-02", "day", "2019Q2",
+     "Unknown EPB", "Unplaceable plant (synthetic)", "emissions", "", "", RECORD_SOURCE,
+     "unmatched", 0.1),
+]]  # fmt: skip
+_O = ("record_id", "subject", "level", "enterprise_id", "province", "city", "product", "period",
+      "period_type", "period_start", "period_end", "compared_with", "change_pct", "value", "unit",
+      "direction", "direction_basis", "note", "source", "match_status", "match_score")  # fmt: skip
+OUTPUT: list[dict[str, Any]] = [dict(zip(_O, row, strict=True)) for row in [
+    ("o:1", "首钢京唐钢铁", "enterprise", SHOUGANG, "河北省", "唐山市", "crude steel", "2018-Q4",
+     "quarter", "2018-10-01", "2018-12-31", "2017-Q4", 12.5, None, "", "up", "change_pct", "",
+     "Synthetic fixture output record", "matched", 0.95),
+    ("o:2", "河钢唐钢", "enterprise", HBIS, "河北省", "唐山市", "crude steel", "2019-01", "month",
+     "2019-01-01", "2019-01-31", "2018-01", -3.0, None, "", "down", "change_pct", "",
+     "Synthetic fixture output record", "matched", 0.9),
+    ("o:3", "Hebei", "province", "", "河北省", "", "crude steel", "2019-01/2019-02", "months",
+     "2019-01-01", "2019-02-28", "2018-01/2018-02", 17.3, None, "", "up", "change_pct", "",
+     "Synthetic provincial statistics", "regional", None),
+]]  # fmt: skip
+PLANT_BY_ID = {p["id"]: p for p in PLANTS}
+CITED = frozenset(r["enterprise_id"] for r in [*VIOLATIONS, *OUTPUT]) - {""}  # any record
+# Facts that differ from "no record, no output" per (enterprise, quarter); see records above.
+_LATEST = {r["record_id"]: (r["date"], r["finding"]) for r in VIOLATIONS}
+FACTS: dict[tuple[str, str], dict[str, Any]] = {
+    (SHOUGANG, "2018Q4"): dict(violations=2, violations_12m=2, latest=_LATEST["v:2"],
+                               output=(12.5, "up", "2018-Q4 vs 2017-Q4 (change_pct)")),
+    (SHOUGANG, "2019Q1"): dict(violations=1, violations_12m=3, latest=_LATEST["v:3"]),
+    (SHOUGANG, "2019Q2"): dict(violations_12m=3, latest=_LATEST["v:3"]),
+    (HBIS, "2019Q1"): dict(output=(-3.0, "down", "2019-01 vs 2018-01 (change_pct)")),
+    (TAIYUAN, "2019Q1"): dict(violations=1, violations_12m=1, latest=_LATEST["v:4"]),
+    (TAIYUAN, "2019Q2"): dict(violations_12m=1, latest=_LATEST["v:4"]),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -110,6 +171,108 @@ def cog_values(quarter: str) -> tuple[np.ndarray, np.ndarray, Any]:
     pm[:10, :10] = np.nan
     unc[:10, :10] = np.nan
     return pm, unc, Affine(COG_RES, 0.0, west, 0.0, -COG_RES, north)
+
+
+def name_pinyin(name_zh: str) -> str:
+    """Toneless pinyin, lowercase, without spaces: 首钢京唐钢铁 → shougangjingtanggangtie."""
+    return "".join(lazy_pinyin(name_zh)).lower().replace(" ", "")
+
+
+def is_approximate(plant: dict[str, Any]) -> bool:
+    """Not a surveyed point: a geocoded precision or GEM's "approximate" coordinates."""
+    return plant["geocode_precision"] != "point" or plant["coordinate_accuracy"] == "approximate"
+
+
+def quarter_facts() -> list[dict[str, Any]]:
+    """``enterprise_quarters`` rows: every plant × timeline quarter (docs/architecture.md)."""
+    rows = []
+    for plant in PLANTS:
+        for quarter in TIMELINE:
+            given = FACTS.get((plant["id"], quarter), {})
+            latest_date, latest_finding = given.get("latest", ("", ""))
+            change, direction, basis = given.get("output", (math.nan, "", ""))
+            pm25 = (
+                round(float(pm25_value(plant["lon"], plant["lat"], quarter)), 2)
+                if quarter in QUARTERS
+                else math.nan
+            )
+            rows.append({
+                "id": plant["id"], "quarter": quarter,
+                "violations": given.get("violations", 0),
+                "violations_12m": given.get("violations_12m", 0),
+                "latest_finding_date": latest_date, "latest_finding": latest_finding,
+                "output_change_pct": change, "output_direction": direction,
+                "output_basis": basis, "pm25_5km": pm25, "pm25_10km": pm25,
+                "cited_and_output_up": given.get("violations_12m", 0) > 0 and direction == "up",
+            })  # fmt: skip
+    return rows
+
+
+def match_report() -> list[dict[str, Any]]:
+    """One match-report row per violation and enterprise output record."""
+    rows = []
+    for kind, records in (("violation", VIOLATIONS), ("output", OUTPUT)):
+        for r in records:
+            status = r["match_status"]
+            if status == "regional":
+                continue
+            ids = [r["enterprise_id"]] if r["enterprise_id"] else []
+            if status == "ambiguous":
+                ids = [SHOUGANG, HBIS]
+            candidates = [
+                {"id": i, "name": PLANT_BY_ID[i]["name"], "score": r["match_score"],
+                 "reasons": ["name", "province", "city"]}
+                for i in ids
+            ]  # fmt: skip
+            reason = {
+                "matched": "best candidate above the threshold",
+                "ambiguous": "two candidates score alike",
+                "unmatched": "no candidate above the threshold and no place to locate it",
+            }[status]
+            rows.append({
+                "record_id": r["record_id"], "record_kind": kind,
+                "name": r.get("enterprise_name", r.get("subject")), "province": r["province"],
+                "city": r["city"], "status": status,
+                "enterprise_id": r["enterprise_id"] if status == "matched" else "",
+                "score": r["match_score"], "candidates": json.dumps(candidates, ensure_ascii=False),
+                "reason": reason,
+            })  # fmt: skip
+    return rows
+
+
+def tile_properties(plant: dict[str, Any], facts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Identity plus the issue-3 per-quarter properties; 0/unknown values are left out."""
+    props = {k: plant[k] for k in ("id", "name", "name_en", "industry", "capacity", "province")}
+    records = sum(1 for r in VIOLATIONS if r["enterprise_id"] == plant["id"])
+    extra: dict[str, Any] = {
+        "approx": int(is_approximate(plant)),
+        "records": records,
+    }
+    directions: dict[str, int] = {}
+    for row in facts:
+        if row["id"] != plant["id"]:
+            continue
+        q = row["quarter"]
+        up = {"up": 1, "down": -1, "flat": 0}.get(row["output_direction"])
+        extra |= {
+            f"v_{q}": row["violations"],
+            f"v12_{q}": row["violations_12m"],
+            f"out_{q}": None if math.isnan(row["output_change_pct"]) else row["output_change_pct"],
+            f"flag_{q}": int(row["cited_and_output_up"]),
+        }
+        if up is not None:
+            directions[f"up_{q}"] = up
+    return props | {k: v for k, v in extra.items() if v} | directions
+
+
+def vector_fields() -> dict[str, str]:
+    """``vector_layers[].fields`` of the enterprises and cited layers."""
+    fields = {"id": "String", "name": "String", "name_en": "String", "industry": "String",
+              "province": "String", "capacity": "Number", "approx": "Number",
+              "records": "Number"}  # fmt: skip
+    for q in TIMELINE:
+        fields |= {f"{p}_{q}": "Number" for p in ("v", "v12", "out", "up", "flag")}
+    return fields
 
 
 def _hex(colour: str) -> tuple[int, int, int]:
@@ -207,15 +370,18 @@ def _local(lon: float, lat: float, z: int, x: int, y: int) -> tuple[float, float
     return round((tx - x) * 4096), round((ty - y) * 4096)
 
 
-def enterprise_tiles() -> dict[tuple[int, int, int], bytes]:
+def enterprise_tiles(
+    facts: list[dict[str, Any]], layer: str = "enterprises", cluster: bool = True
+) -> dict[tuple[int, int, int], bytes]:
     """Points per tile; below z4 nearby points merge into clusters with point_count."""
+    plants = PLANTS if layer == "enterprises" else [p for p in PLANTS if p["id"] in CITED]
     tiles: dict[tuple[int, int, int], bytes] = {}
     for z in range(ENTERPRISE_ZOOMS[0], ENTERPRISE_ZOOMS[1] + 1):
         groups: dict[tuple[int, int], dict[tuple[int, int], list[dict[str, Any]]]] = {}
-        for plant in PLANTS:
+        for plant in plants:
             tx, ty = lonlat_to_tile(plant["lon"], plant["lat"], z)
             key = (int(tx), int(ty))
-            cell = (int(tx * 8), int(ty * 8)) if z < 4 else (id(plant), 0)
+            cell = (int(tx * 8), int(ty * 8)) if cluster and z < 4 else (id(plant), 0)
             groups.setdefault(key, {}).setdefault(cell, []).append(plant)
         for (x, y), cells in groups.items():
             features = []
@@ -229,11 +395,10 @@ def enterprise_tiles() -> dict[tuple[int, int, int], bytes]:
                         "sqrt_point_count": math.sqrt(len(members)),
                     }
                 else:
-                    p = members[0]
-                    props = {k: p[k] for k in ("id", "name", "name_en", "industry", "capacity")}
+                    props = tile_properties(members[0], facts)
                 geom = Point(_local(lon, lat, z, x, y))
                 features.append({"geometry": geom, "properties": props})
-            tiles[(z, x, y)] = _mvt([{"name": "enterprises", "features": features}])
+            tiles[(z, x, y)] = _mvt([{"name": layer, "features": features}])
     return tiles
 
 
@@ -294,13 +459,20 @@ def build_release(data_dir: Path) -> FixtureRelease:
                 _header(TileType.PNG, Compression.NONE, RASTER_ZOOMS),
                 {"name": f"{cmap} {quarter}", "format": "png"},
             )
-    fields = {"id": "String", "name": "String", "name_en": "String", "industry": "String",
-              "capacity": "Number", "point_count": "Number"}  # fmt: skip
+    facts = quarter_facts()
+    fields = vector_fields() | {"point_count": "Number"}
+    cited_fields = vector_fields()
     write_pmtiles(
         root / "tiles" / "enterprises.pmtiles",
-        enterprise_tiles(),
+        enterprise_tiles(facts),
         _header(TileType.MVT, Compression.GZIP, ENTERPRISE_ZOOMS),
         {"name": "enterprises", "vector_layers": [{"id": "enterprises", "fields": fields}]},
+    )
+    write_pmtiles(
+        root / "tiles" / "cited.pmtiles",
+        enterprise_tiles(facts, layer="cited", cluster=False),
+        _header(TileType.MVT, Compression.GZIP, ENTERPRISE_ZOOMS),
+        {"name": "cited", "vector_layers": [{"id": "cited", "fields": cited_fields}]},
     )
     boundary_layers = [{"id": n, "fields": {"name": "String"}} for n in ("provinces", "cities")]
     write_pmtiles(
@@ -312,11 +484,23 @@ def build_release(data_dir: Path) -> FixtureRelease:
 
     (root / "enterprises").mkdir()
     frame = gpd.GeoDataFrame(
-        [{k: v for k, v in p.items() if k not in ("lon", "lat")} for p in PLANTS],
+        [
+            {k: v for k, v in p.items() if k not in ("lon", "lat")}
+            | {"name_pinyin": name_pinyin(p["name_zh"])}
+            for p in PLANTS
+        ],
         geometry=[Point(p["lon"], p["lat"]) for p in PLANTS],
         crs="EPSG:4326",
     )
     frame.to_parquet(root / "enterprises" / "enterprises.parquet")
+    quarters = pd.DataFrame(facts)
+    quarters.to_csv(root / "enterprises" / "enterprise_quarters.csv", index=False)
+    quarters.to_parquet(root / "enterprises" / "enterprise_quarters.parquet", index=False)
+
+    (root / "records").mkdir()
+    for name, rows in (("violations", VIOLATIONS), ("output", OUTPUT)):
+        pd.DataFrame(rows).to_csv(root / "records" / f"{name}.csv", index=False)
+    pd.DataFrame(match_report()).to_csv(root / "records" / "match_report.csv", index=False)
 
     (root / "stats").mkdir()
     stats = []
@@ -351,6 +535,12 @@ def build_release(data_dir: Path) -> FixtureRelease:
             "vector_layers": [{"id": "enterprises", "fields": fields}],
         },
         {
+            "id": "cited", "kind": "vector", "title": "Plants with records",
+            "minzoom": ENTERPRISE_ZOOMS[0], "maxzoom": ENTERPRISE_ZOOMS[1],
+            "bounds": list(BOUNDS), "files": {"all": "tiles/cited.pmtiles"},
+            "vector_layers": [{"id": "cited", "fields": cited_fields}],
+        },
+        {
             "id": "boundaries", "kind": "vector", "title": "Provinces and cities",
             "minzoom": BOUNDARY_ZOOMS[0], "maxzoom": BOUNDARY_ZOOMS[1],
             "bounds": list(BOUNDS), "files": {"all": "tiles/boundaries.pmtiles"},
@@ -364,6 +554,7 @@ def build_release(data_dir: Path) -> FixtureRelease:
         "title": "Fixture release",
         "synthetic": True,
         "quarters": list(QUARTERS),
+        "timeline": list(TIMELINE),
         "layers": layers,
         "files": [
             {
@@ -389,6 +580,13 @@ def build_release(data_dir: Path) -> FixtureRelease:
                 "url": "https://quotsoft.net/air/",
                 "licence": "public",
                 "attribution": "CNEMC via quotsoft.net",
+            },
+            {
+                "id": "ipe",
+                "title": "Violation and output records cited by IPE (2019)",
+                "url": "https://www.ipe.org.cn",
+                "licence": "cited facts",
+                "attribution": "Records: IPE 2019 report and the sources it cites",
             },
         ],
         "summary": {"enterprises": len(PLANTS)},

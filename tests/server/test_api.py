@@ -22,13 +22,15 @@ def test_release_summary(client: TestClient) -> None:
     doc = client.get("/api/release").json()
     assert doc["id"] == "2019-fixture.1" and doc["synthetic"] is True
     assert doc["quarters"] == ["2019Q1", "2019Q2"]
+    assert doc["timeline"] == ["2018Q4", "2019Q1", "2019Q2"]
     layers = {layer["id"]: layer for layer in doc["layers"]}
-    assert set(layers) == {"pm25", "pm25-cb", "enterprises", "boundaries"}
+    assert set(layers) == {"pm25", "pm25-cb", "enterprises", "cited", "boundaries"}
+    assert layers["cited"]["pmtiles"] == {"all": "http://testserver/pmtiles/cited.pmtiles"}
     assert layers["pm25"]["pmtiles"]["2019Q2"] == "http://testserver/pmtiles/pm25_2019Q2.pmtiles"
     assert layers["enterprises"]["pmtiles"] == {
         "all": "http://testserver/pmtiles/enterprises.pmtiles"
     }
-    assert [s["id"] for s in doc["sources"]] == ["gem", "cnemc"]
+    assert [s["id"] for s in doc["sources"]] == ["gem", "cnemc", "ipe"]
     assert doc["colormaps"] == ["pm25", "pm25-cb"]
     assert "/tmp" not in str(doc)
 
