@@ -1,4 +1,5 @@
-"""Web fixtures: the fixture release served by uvicorn on a free localhost port."""
+"""Web fixtures: the fixture release served by uvicorn on a free localhost port, headless
+Debian Chromium and a click-at-coordinates helper."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from lantian.server.app import create_app
 from lantian.settings import Settings
@@ -33,6 +35,38 @@ def _load_builder() -> ModuleType:
 
 
 builder = _load_builder()
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Debian Chromium, one per test module."""
+    assert Path(CHROMIUM).exists(), "Debian chromium is missing: run scripts/install-system"
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _click_at(page: Page, lon: float, lat: float) -> None:
+    """Click the map where ``lon, lat`` is drawn."""
+    x, y = page.evaluate(
+        "([lon, lat]) => { const m = window.lantian.map; const p = m.project([lon, lat]);"
+        " const r = m.getCanvas().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
+        [lon, lat],
+    )
+    page.mouse.click(x, y)
+
+
+@pytest.fixture(scope="session")
+def click_at() -> Callable[[Page, float, float], None]:
+    """``click_at(page, lon, lat)`` clicks the map where that point is drawn."""
+    return _click_at
 
 
 def _free_port() -> int:

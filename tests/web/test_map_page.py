@@ -7,56 +7,39 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
+CARD_READY = "#card-body[aria-busy='false'] .card-section"
 
 
 @pytest.fixture(scope="module")
-def browser_page(live_server: str) -> Iterator[tuple[Page, dict[str, Any]]]:
-    assert Path(CHROMIUM).exists(), "Debian chromium is missing: run scripts/install-system"
+def browser_page(browser: Browser, live_server: str) -> Iterator[tuple[Page, dict[str, Any]]]:
     seen: dict[str, Any] = {"errors": [], "responses": [], "external": []}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1100, "height": 750})
-        page.on(
-            "console",
-            lambda m: seen["errors"].append(m.text) if m.type == "error" else None,
-        )
-        page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-        page.on("response", lambda r: seen["responses"].append((r.url, r.status)))
-        page.on(
-            "request",
-            lambda r: (
-                seen["external"].append(r.url)
-                if not r.url.startswith((live_server, "blob:", "data:"))
-                else None
-            ),
-        )
-        page.goto(f"{live_server}/", wait_until="load")
-        page.wait_for_function(
-            "window.lantian && window.lantian.map.loaded() && window.lantian.map.areTilesLoaded()",
-            timeout=20_000,
-        )
-        page.wait_for_selector("#legend .item")
-        yield page, seen
-        browser.close()
-
-
-def click_at(page: Page, lon: float, lat: float) -> None:
-    """Click the map where ``lon, lat`` is drawn."""
-    x, y = page.evaluate(
-        "([lon, lat]) => { const m = window.lantian.map; const p = m.project([lon, lat]);"
-        " const r = m.getCanvas().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
-        [lon, lat],
+    page = browser.new_page(viewport={"width": 1100, "height": 750})
+    page.on(
+        "console",
+        lambda m: seen["errors"].append(m.text) if m.type == "error" else None,
     )
-    page.mouse.click(x, y)
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.on("response", lambda r: seen["responses"].append((r.url, r.status)))
+    page.on(
+        "request",
+        lambda r: (
+            seen["external"].append(r.url)
+            if not r.url.startswith((live_server, "blob:", "data:"))
+            else None
+        ),
+    )
+    page.goto(f"{live_server}/", wait_until="load")
+    page.wait_for_function(
+        "window.lantian && window.lantian.map.loaded() && window.lantian.map.areTilesLoaded()",
+        timeout=20_000,
+    )
+    page.wait_for_selector("#legend .item")
+    yield page, seen
+    page.close()
 
 
 def _archive_responses(seen: dict[str, Any], name: str) -> list[int]:
@@ -87,52 +70,50 @@ def test_legend_shows_scale_classes(browser_page) -> None:
     assert "15–35" in items.nth(1).inner_text()
 
 
-def test_enterprise_click_opens_popup(browser_page) -> None:
+def test_enterprise_click_opens_card(browser_page, click_at) -> None:
     page, seen = browser_page
     page.evaluate("window.lantian.map.jumpTo({center: [118.45, 39.0], zoom: 7})")
     page.wait_for_function(
         "window.lantian.map.areTilesLoaded() && "
-        "window.lantian.map.queryRenderedFeatures({layers: ['enterprises']})"
+        "window.lantian.map.queryRenderedFeatures({layers: ['enterprises', 'cited']})"
         ".some(f => f.properties.id === 'gem:P100000120001')",
         timeout=20_000,
     )
     click_at(page, 118.45, 39.0)
-    popup = page.locator(".maplibregl-popup")
-    popup.wait_for(timeout=10_000)
-    page.wait_for_function(
-        "document.querySelector('.maplibregl-popup dd:last-of-type').textContent.includes('±')",
-        timeout=10_000,
-    )
-    text = popup.inner_text()
+    page.wait_for_selector(CARD_READY, timeout=10_000)
+    text = page.locator("#card").inner_text()
     assert "首钢京唐钢铁" in text
     assert "Shougang Jingtang Iron and Steel" in text
     assert "steel" in text and "9700" in text
-    assert "µg/m³" in text
+    assert "µg/m³" in text  # PM2.5 near the plant
+    page.keyboard.press("Escape")
+    assert page.locator("#card").is_hidden()
     assert seen["errors"] == []
 
 
-def test_popup_escapes_html(browser_page) -> None:
+def test_card_escapes_html(browser_page, click_at) -> None:
     page, _ = browser_page
     page.evaluate("window.lantian.map.jumpTo({center: [112.55, 37.87], zoom: 7})")
     page.wait_for_function(
-        "window.lantian.map.areTilesLoaded() && "
-        "window.lantian.map.queryRenderedFeatures({layers: ['enterprises']}).length > 0",
+        "window.lantian.map.areTilesLoaded() && window.lantian.map.queryRenderedFeatures("
+        "{layers: ['enterprises', 'cited']}).some(f => f.properties.id === 'csv:1')",
         timeout=20_000,
     )
     click_at(page, 112.55, 37.87)
     page.wait_for_function(
-        "document.querySelector('.maplibregl-popup h3')?.textContent.includes('<script>')",
+        "document.querySelector('#card-title')?.textContent.includes('<script>')",
         timeout=10_000,
     )
-    assert page.locator(".maplibregl-popup script").count() == 0
+    assert page.locator("#card script").count() == 0
+    page.keyboard.press("Escape")
 
 
 def test_slider_switches_quarter_archive(browser_page) -> None:
     page, seen = browser_page
     assert not _archive_responses(seen, "pm25_2019Q2")
     page.evaluate("window.lantian.map.jumpTo({center: [116, 38.5], zoom: 5})")
-    slider = page.locator("#quarter")
-    slider.fill("1")
+    position = page.evaluate("window.lantian.state.timeline.indexOf('2019Q2')")
+    page.locator("#quarter").fill(str(position))
     page.wait_for_function("location.hash.includes('q=2019Q2')", timeout=5_000)
     page.wait_for_function("window.lantian.map.areTilesLoaded()", timeout=20_000)
     statuses = _archive_responses(seen, "pm25_2019Q2")

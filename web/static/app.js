@@ -1,54 +1,41 @@
-// lantian web map: PM2.5 quarterly raster, boundaries and plants from PMTiles archives.
+// lantian web map: PM2.5 quarterly raster, boundaries and plants (with their violation and output
+// facts per quarter) from PMTiles archives, a facility card per plant, search and filters.
 /* global maplibregl, pmtiles */
+import { cardSections, chooserList } from "./card.js";
+import { el, escapeHtml, getJson } from "./dom.js";
+import { CLUSTERS, POINT_LAYERS, addPlantLayers, clustersInView, drawPlantLegend, markSelected, stylePlants } from "./markers.js";
+import { wirePanel } from "./panel.js";
 
-const INDUSTRY_COLOURS = {
-  steel: "#0072b2",
-  coal_power: "#d55e00",
-  coking: "#cc79a7",
-};
-const OTHER_COLOUR = "#009e73";
 const PM25_LAYER = "pm25-raster";
+const PLANT_ZOOM = 10;
+const CLICK_SLOP = 6; // px around a click that still hits a marker
 
-const state = { release: null, quarter: null, colormap: "pm25", popup: null };
-
-function el(tag, props = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "text") node.textContent = value;
-    else if (key === "className") node.className = value;
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
-
-function escapeHtml(text) {
-  const div = document.createElement("div");
-  div.textContent = String(text);
-  return div.innerHTML;
-}
-
-async function getJson(url) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return response.json();
-}
+const state = {
+  release: null,
+  timeline: [],
+  quarter: null,
+  colormap: "pm25",
+  showPlants: true,
+  plant: null,
+  card: null,
+  panel: null,
+};
+const cardView = { request: null, returnFocus: null };
+const byId = (id) => document.getElementById(id);
+const phone = window.matchMedia("(max-width: 600px)");
 
 function readHash() {
   const params = new URLSearchParams(location.hash.slice(1));
   const num = (key) => (params.has(key) && Number.isFinite(Number(params.get(key))) ? Number(params.get(key)) : null);
-  return { quarter: params.get("q"), zoom: num("z"), lon: num("lon"), lat: num("lat") };
+  return { quarter: params.get("q"), zoom: num("z"), lon: num("lon"), lat: num("lat"), plant: params.get("plant") };
 }
 
 function writeHash(map) {
   const c = map.getCenter();
-  const params = new URLSearchParams({
-    q: state.quarter,
-    z: map.getZoom().toFixed(2),
-    lon: c.lng.toFixed(4),
-    lat: c.lat.toFixed(4),
-  });
-  history.replaceState(null, "", `#${params}`);
+  const params = { q: state.quarter, z: map.getZoom().toFixed(2), lon: c.lng.toFixed(4), lat: c.lat.toFixed(4) };
+  if (state.plant) params.plant = state.plant;
+  const text = Object.entries(params).map(([k, v]) => `${k}=${encodeURIComponent(v).replaceAll("%3A", ":")}`);
+  history.replaceState(null, "", `#${text.join("&")}`);
 }
 
 function layerInfo(id) {
@@ -61,11 +48,15 @@ function rasterUrl() {
 }
 
 function setRaster(map) {
-  const url = rasterUrl();
-  if (!url) return;
-  const visible = document.getElementById("toggle-pm25").checked ? "visible" : "none";
   if (map.getLayer(PM25_LAYER)) map.removeLayer(PM25_LAYER);
   if (map.getSource("pm25")) map.removeSource("pm25");
+  const url = rasterUrl();
+  const note = byId("grid-note");
+  note.hidden = Boolean(url);
+  note.textContent = url ? "" : `No PM2.5 grid for ${state.quarter}`;
+  byId("legend").classList.toggle("no-grid", !url);
+  if (!url) return;
+  const visible = byId("toggle-pm25").checked ? "visible" : "none";
   map.addSource("pm25", { type: "raster", url: `pmtiles://${url}`, tileSize: 256 });
   const before = map.getLayer("provinces-line") ? "provinces-line" : undefined;
   map.addLayer(
@@ -81,203 +72,330 @@ function setRaster(map) {
 }
 
 async function drawLegend() {
-  const box = document.getElementById("legend");
-  box.replaceChildren();
+  const box = byId("legend-scale");
   const layer = layerInfo(state.colormap) || layerInfo("pm25");
   const name = (layer && layer.colormap) || state.colormap;
   try {
     const scale = await getJson(`/api/colormaps/${encodeURIComponent(name)}`);
-    box.append(el("h2", { text: `${scale.title} (${scale.units || ""})` }));
+    box.replaceChildren(el("h2", { text: `${scale.title} (${scale.units || ""})` }));
     for (const cls of scale.classes) {
       const swatch = el("span", { className: "swatch" });
       swatch.style.background = cls.color;
       box.append(el("div", { className: "item", "data-class": String(cls.index) }, [swatch, el("span", { text: cls.label })]));
     }
   } catch (error) {
-    box.append(el("p", { text: "Legend unavailable." }));
+    box.replaceChildren(el("p", { text: "Legend unavailable." }));
   }
 }
 
-function drawIndustryLegend() {
-  const box = document.getElementById("industries");
-  box.replaceChildren(el("h2", { text: "Plants by industry" }));
-  for (const [industry, colour] of [...Object.entries(INDUSTRY_COLOURS), ["other", OTHER_COLOUR]]) {
-    const swatch = el("span", { className: "swatch dot" });
-    swatch.style.background = colour;
-    box.append(el("div", { className: "item" }, [swatch, el("span", { text: industry.replace("_", " ") })]));
-  }
-}
-
-function addVectorLayers(map) {
+function addBoundaries(map) {
   const boundaries = layerInfo("boundaries");
-  if (boundaries) {
-    map.addSource("boundaries", { type: "vector", url: `pmtiles://${boundaries.pmtiles.all}` });
-    map.addLayer({
-      id: "cities-line", type: "line", source: "boundaries", "source-layer": "cities",
-      paint: { "line-color": "#555", "line-width": 0.6, "line-dasharray": [2, 2] },
-    });
-    map.addLayer({
-      id: "provinces-line", type: "line", source: "boundaries", "source-layer": "provinces",
-      paint: { "line-color": "#333", "line-width": 1.3 },
-    });
-  }
-  const enterprises = layerInfo("enterprises");
-  if (enterprises) {
-    const colour = ["match", ["get", "industry"], ...Object.entries(INDUSTRY_COLOURS).flat(), OTHER_COLOUR];
-    map.addSource("enterprises", { type: "vector", url: `pmtiles://${enterprises.pmtiles.all}` });
-    map.addLayer({
-      id: "enterprise-clusters", type: "circle", source: "enterprises", "source-layer": "enterprises",
-      filter: ["has", "point_count"],
-      paint: {
-        "circle-color": "#444",
-        "circle-opacity": 0.75,
-        "circle-radius": ["interpolate", ["linear"], ["get", "point_count"], 2, 9, 50, 16, 500, 24],
-        "circle-stroke-color": "#fff",
-        "circle-stroke-width": 1.5,
-      },
-    });
-    map.addLayer({
-      id: "enterprises", type: "circle", source: "enterprises", "source-layer": "enterprises",
-      filter: ["!", ["has", "point_count"]],
-      paint: {
-        "circle-color": colour,
-        "circle-radius": ["interpolate", ["linear"], ["zoom"], 3, 4, 10, 8],
-        "circle-stroke-color": "#fff",
-        "circle-stroke-width": 1.2,
-      },
-    });
-  }
-}
-
-function row(label, value) {
-  return [el("dt", { text: label }), el("dd", { text: value == null || value === "" ? "—" : String(value) })];
-}
-
-async function showPopup(map, feature, lngLat) {
-  const id = feature.properties.id;
-  const body = el("div", { className: "popup" });
-  if (state.popup) state.popup.remove();
-  state.popup = new maplibregl.Popup({ maxWidth: "320px" }).setLngLat(lngLat).setDOMContent(body).addTo(map);
-  body.append(el("h3", { text: feature.properties.name || id || "" }));
-  let p = feature.properties;
-  try {
-    p = (await getJson(`/api/enterprises/${encodeURIComponent(id)}`)).properties;
-  } catch (error) {
-    // keep the tile's properties
-  }
-  body.replaceChildren(
-    el("h3", { text: p.name_zh || p.name || id }),
-    el("p", { className: "en", text: p.name_en || "" }),
-  );
-  const capacity = p.capacity == null ? null : `${p.capacity} ${p.capacity_unit || ""}`.trim();
-  const place = [p.province, p.city, p.county].filter(Boolean).join(" / ");
-  const pm25 = el("dd", { text: "…" });
-  const list = el("dl", {}, [
-    ...row("Industry", p.industry),
-    ...row("Capacity", capacity),
-    ...row("Location", place),
-    ...row("Geocoding", [p.geocode_precision, p.geocode_source].filter(Boolean).join(", ")),
-    ...row("Data source", p.data_source),
-    el("dt", { text: `PM2.5 ${state.quarter}` }),
-    pm25,
-  ]);
-  body.append(list);
-  try {
-    const query = new URLSearchParams({ lon: lngLat.lng.toFixed(5), lat: lngLat.lat.toFixed(5), quarter: state.quarter });
-    const value = await getJson(`/api/pm25/point?${query}`);
-    pm25.textContent = value.pm25 == null
-      ? "no data"
-      : `${value.pm25.toFixed(1)} ± ${value.uncertainty == null ? "?" : value.uncertainty.toFixed(1)} ${value.units}`;
-  } catch (error) {
-    pm25.textContent = "unavailable";
-  }
-}
-
-function wireControls(map) {
-  const slider = document.getElementById("quarter");
-  const label = document.getElementById("quarter-label");
-  const quarters = state.release.quarters;
-  slider.max = String(Math.max(quarters.length - 1, 0));
-  slider.value = String(Math.max(quarters.indexOf(state.quarter), 0));
-  label.textContent = state.quarter;
-  slider.addEventListener("input", () => {
-    state.quarter = quarters[Number(slider.value)];
-    label.textContent = state.quarter;
-    if (state.popup) state.popup.remove();
-    setRaster(map);
-    writeHash(map);
+  if (!boundaries) return;
+  map.addSource("boundaries", { type: "vector", url: `pmtiles://${boundaries.pmtiles.all}` });
+  map.addLayer({
+    id: "cities-line", type: "line", source: "boundaries", "source-layer": "cities",
+    paint: { "line-color": "#555", "line-width": 0.6, "line-dasharray": [2, 2] },
   });
-  document.getElementById("toggle-cb").addEventListener("change", (event) => {
+  map.addLayer({
+    id: "provinces-line", type: "line", source: "boundaries", "source-layer": "provinces",
+    paint: { "line-color": "#333", "line-width": 1.3 },
+  });
+}
+
+function restylePlants(map) {
+  stylePlants(map, { quarter: state.quarter, choice: state.panel.choice, visible: state.showPlants });
+  updateClusterHint(map);
+}
+
+function updateClusterHint(map) {
+  const filtering = Object.values(state.panel.choice).some(Boolean);
+  byId("filter-hint").hidden = !(filtering && state.showPlants && clustersInView(map));
+}
+
+// ---- facility card ------------------------------------------------------------------------
+
+function setPanelOpen(open) {
+  byId("panel").classList.toggle("open", open);
+  byId("panel-toggle").setAttribute("aria-expanded", String(open));
+}
+
+function openCardShell(title) {
+  const box = byId("card");
+  if (box.hidden) cardView.returnFocus = document.activeElement;
+  box.hidden = false;
+  if (phone.matches) setPanelOpen(false);
+  byId("card-title").textContent = title;
+  byId("card-subtitle").textContent = "";
+  byId("card-link").hidden = true;
+  const body = byId("card-body");
+  body.setAttribute("aria-busy", "true");
+  body.replaceChildren(el("p", { className: "muted", text: "Loading…" }));
+  byId("card-title").focus();
+}
+
+function renderCard() {
+  const { card } = state;
+  const who = card.identity;
+  const title = who.name_zh || who.name || card.id;
+  byId("card-title").textContent = title;
+  byId("card-subtitle").textContent = who.name_en && who.name_en !== title ? who.name_en : "";
+  const body = byId("card-body");
+  body.replaceChildren(...cardSections(card, state.quarter, state.release.quarters));
+  body.setAttribute("aria-busy", "false");
+  byId("card-link").hidden = false;
+  byId("link-field").hidden = true;
+  byId("link-status").textContent = "";
+}
+
+/** Camera offset that centres a point in the part of the map the card leaves visible. */
+function cardOffset() {
+  const box = byId("card");
+  return phone.matches ? [0, -box.offsetHeight / 2] : [-(box.offsetWidth + 10) / 2, 0];
+}
+
+function underCard(map, center) {
+  const point = map.project(center);
+  const canvas = map.getCanvas().getBoundingClientRect();
+  const card = byId("card").getBoundingClientRect();
+  const x = point.x + canvas.left;
+  const y = point.y + canvas.top;
+  return x >= card.left && x <= card.right && y >= card.top && y <= card.bottom;
+}
+
+function showCard(map, card, fly) {
+  state.card = card;
+  renderCard();
+  markSelected(map, card.location);
+  const center = [card.location.lon, card.location.lat];
+  if (fly) map.flyTo({ center, zoom: Math.max(map.getZoom(), PLANT_ZOOM), offset: cardOffset() });
+  else if (underCard(map, center)) map.easeTo({ center, offset: cardOffset() });
+}
+
+function showCardError(id) {
+  const body = byId("card-body");
+  body.replaceChildren(el("p", { className: "warn", text: `No record could be loaded for plant ${id}.` }));
+  body.setAttribute("aria-busy", "false");
+}
+
+function cardUrl(id) {
+  return `/api/enterprises/${encodeURIComponent(id)}/card`;
+}
+
+async function openPlant(map, id, { fly = false, title = id } = {}) {
+  if (cardView.request) cardView.request.abort();
+  const request = new AbortController();
+  cardView.request = request;
+  state.plant = id;
+  state.card = null;
+  writeHash(map);
+  openCardShell(title);
+  try {
+    const card = await getJson(cardUrl(id), { signal: request.signal });
+    if (!request.signal.aborted) showCard(map, card, fly);
+  } catch (error) {
+    if (!request.signal.aborted) showCardError(id);
+  }
+}
+
+function showChooser(map, features) {
+  if (cardView.request) cardView.request.abort();
+  state.plant = null;
+  state.card = null;
+  markSelected(map, null);
+  writeHash(map);
+  openCardShell(`${features.length} plants here`);
+  const body = byId("card-body");
+  const open = (plant) => openPlant(map, plant.id, { title: plant.name || plant.id });
+  body.replaceChildren(el("p", { text: "Several plants are drawn at this spot. Choose one:" }), chooserList(features, open));
+  body.setAttribute("aria-busy", "false");
+}
+
+function closeCard(map) {
+  if (cardView.request) cardView.request.abort();
+  state.plant = null;
+  state.card = null;
+  byId("card").hidden = true;
+  markSelected(map, null);
+  writeHash(map);
+  const back = cardView.returnFocus;
+  (back && back !== document.body && document.contains(back) ? back : map.getCanvas()).focus();
+}
+
+async function showPermalink() {
+  const field = byId("link-field");
+  const status = byId("link-status");
+  field.value = `${location.origin}${location.pathname}${location.hash}`;
+  field.hidden = false;
+  field.select();
+  try {
+    await navigator.clipboard.writeText(field.value);
+    status.textContent = "Link copied.";
+  } catch (error) {
+    status.textContent = "Copy the link above.";
+  }
+}
+
+// ---- controls -----------------------------------------------------------------------------
+
+function plantsAt(map, point) {
+  const box = [[point.x - CLICK_SLOP, point.y - CLICK_SLOP], [point.x + CLICK_SLOP, point.y + CLICK_SLOP]];
+  const layers = POINT_LAYERS.filter((id) => map.getLayer(id));
+  const plants = new Map();
+  for (const feature of map.queryRenderedFeatures(box, { layers })) {
+    const id = feature.properties.id;
+    if (id && !plants.has(id)) plants.set(id, feature);
+  }
+  return { box, plants: [...plants.values()] };
+}
+
+function onMapClick(map, event) {
+  const { box, plants } = plantsAt(map, event.point);
+  if (plants.length === 1) {
+    openPlant(map, plants[0].properties.id, { title: plants[0].properties.name });
+  } else if (plants.length > 1) {
+    showChooser(map, plants);
+  } else if (map.getLayer(CLUSTERS) && map.queryRenderedFeatures(box, { layers: [CLUSTERS] }).length) {
+    map.easeTo({ center: event.lngLat, zoom: map.getZoom() + 2 });
+  }
+}
+
+function setQuarter(map, quarter) {
+  state.quarter = quarter;
+  byId("quarter").value = String(state.timeline.indexOf(quarter));
+  byId("quarter-label").textContent = quarter;
+  for (const span of document.querySelectorAll(".q-label")) span.textContent = quarter;
+  setRaster(map);
+  restylePlants(map);
+  drawPlantLegend(byId("plant-legend"), quarter);
+  state.panel.refreshCount();
+  if (state.card) renderCard();
+  writeHash(map);
+}
+
+function wireLayerToggles(map) {
+  byId("toggle-cb").addEventListener("change", (event) => {
     state.colormap = event.target.checked ? "pm25-cb" : "pm25";
     setRaster(map);
     drawLegend();
   });
-  const toggles = {
-    "toggle-pm25": [PM25_LAYER],
-    "toggle-boundaries": ["cities-line", "provinces-line"],
-    "toggle-enterprises": ["enterprises", "enterprise-clusters"],
-  };
+  const toggles = { "toggle-pm25": [PM25_LAYER], "toggle-boundaries": ["cities-line", "provinces-line"] };
   for (const [id, layers] of Object.entries(toggles)) {
-    document.getElementById(id).addEventListener("change", (event) => {
+    byId(id).addEventListener("change", (event) => {
       for (const layer of layers) {
         if (map.getLayer(layer)) map.setLayoutProperty(layer, "visibility", event.target.checked ? "visible" : "none");
       }
     });
   }
-  map.on("click", "enterprises", (event) => showPopup(map, event.features[0], event.lngLat));
-  map.on("click", "enterprise-clusters", (event) => {
-    map.easeTo({ center: event.lngLat, zoom: map.getZoom() + 2 });
+  byId("toggle-enterprises").addEventListener("change", (event) => {
+    state.showPlants = event.target.checked;
+    restylePlants(map);
   });
-  for (const layer of ["enterprises", "enterprise-clusters"]) {
-    map.on("mouseenter", layer, () => { map.getCanvas().style.cursor = "pointer"; });
-    map.on("mouseleave", layer, () => { map.getCanvas().style.cursor = ""; });
-  }
-  map.on("moveend", () => writeHash(map));
 }
 
-async function main() {
-  const release = await getJson("/api/release");
-  state.release = release;
-  document.getElementById("title").textContent = release.title || "lantian";
-  document.getElementById("banner").hidden = !release.synthetic;
-  const hash = readHash();
-  state.quarter = release.quarters.includes(hash.quarter) ? hash.quarter : release.quarters[0];
+function wireCard(map) {
+  byId("card-close").addEventListener("click", () => closeCard(map));
+  byId("link-button").addEventListener("click", showPermalink);
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    if (!byId("card").hidden) closeCard(map);
+    else if (byId("panel").classList.contains("open")) setPanelOpen(false);
+  });
+  window.addEventListener("hashchange", () => {
+    const hash = readHash();
+    if (hash.quarter !== state.quarter && state.timeline.includes(hash.quarter)) setQuarter(map, hash.quarter);
+    if (hash.plant && hash.plant !== state.plant) openPlant(map, hash.plant, { fly: true });
+    else if (!hash.plant && state.plant) closeCard(map);
+  });
+}
 
-  const protocol = new pmtiles.Protocol();
-  maplibregl.addProtocol("pmtiles", protocol.tile);
+function wireControls(map) {
+  const slider = byId("quarter");
+  slider.max = String(Math.max(state.timeline.length - 1, 0));
+  slider.addEventListener("input", () => setQuarter(map, state.timeline[Number(slider.value)]));
+  byId("panel-toggle").addEventListener("click", () => setPanelOpen(!byId("panel").classList.contains("open")));
+  wireLayerToggles(map);
+  wireCard(map);
+  map.on("click", (event) => onMapClick(map, event));
+  map.on("mousemove", (event) => {
+    const hit = plantsAt(map, event.point).plants.length > 0;
+    map.getCanvas().style.cursor = hit ? "pointer" : "";
+  });
+  map.on("moveend", () => writeHash(map));
+  map.on("idle", () => updateClusterHint(map));
+}
 
-  const raster = layerInfo("pm25");
-  const [west, south, east, north] = raster ? raster.bounds : [73, 18, 135, 54];
+function wireSearchAndFilters(map) {
+  state.panel = wirePanel({
+    getQuarter: () => state.quarter,
+    onFilter: () => restylePlants(map),
+    onPick: (id) => {
+      if (phone.matches) setPanelOpen(false);
+      openPlant(map, id, { fly: true });
+    },
+  });
+}
+
+function mapOptions(hash, card) {
   const options = {
     container: "map",
     style: { version: 8, sources: {}, layers: [{ id: "background", type: "background", paint: { "background-color": "#dfe6ea" } }] },
     attributionControl: false,
     maxZoom: 14,
   };
-  if (hash.zoom !== null && hash.lon !== null && hash.lat !== null) {
+  const raster = layerInfo("pm25");
+  const [west, south, east, north] = raster ? raster.bounds : [73, 18, 135, 54];
+  if (card) {
+    Object.assign(options, { center: [card.location.lon, card.location.lat], zoom: hash.zoom ?? PLANT_ZOOM });
+  } else if (hash.zoom !== null && hash.lon !== null && hash.lat !== null) {
     Object.assign(options, { center: [hash.lon, hash.lat], zoom: hash.zoom });
   } else {
     options.bounds = [[west, south], [east, north]];
   }
-  const map = new maplibregl.Map(options);
-  const credits = release.sources.map((s) => escapeHtml(s.attribution || s.title));
+  return options;
+}
+
+async function main() {
+  const hash = readHash();
+  const [release, card] = await Promise.allSettled([
+    getJson("/api/release"),
+    hash.plant ? getJson(cardUrl(hash.plant)) : Promise.resolve(null),
+  ]);
+  if (release.status === "rejected") throw release.reason;
+  state.release = release.value;
+  const firstCard = card.status === "fulfilled" ? card.value : null;
+  const { quarters, timeline } = state.release;
+  state.timeline = timeline && timeline.length ? timeline : quarters;
+  state.quarter = state.timeline.includes(hash.quarter) ? hash.quarter : quarters[0] || state.timeline.at(-1);
+  byId("title").textContent = state.release.title || "lantian";
+  byId("banner").hidden = !state.release.synthetic;
+
+  const protocol = new pmtiles.Protocol();
+  maplibregl.addProtocol("pmtiles", protocol.tile);
+  const map = new maplibregl.Map(mapOptions(hash, firstCard));
+  const credits = state.release.sources.map((s) => escapeHtml(s.attribution || s.title));
   map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: credits }));
-  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "bottom-right");
   window.lantian = { map, state };
 
   map.on("load", () => {
-    addVectorLayers(map);
-    setRaster(map);
+    addBoundaries(map);
+    addPlantLayers(map, layerInfo);
+    wireSearchAndFilters(map);
     wireControls(map);
+    setQuarter(map, state.quarter);
     drawLegend();
-    drawIndustryLegend();
+    if (!hash.plant) return;
+    state.plant = hash.plant;
     writeHash(map);
+    openCardShell(hash.plant);
+    if (firstCard) showCard(map, firstCard, false);
+    else showCardError(hash.plant);
   });
 }
 
 main().catch((error) => {
   console.error(error);
-  const banner = document.getElementById("banner");
+  const banner = byId("banner");
   banner.hidden = false;
   banner.textContent = `The map could not be loaded: ${error.message}`;
 });
