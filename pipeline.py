@@ -493,7 +493,7 @@ def _enterprises(inputs: BuildInputs, online: OnlineGeocoder | None) -> Enterpri
         layer=with_search_keys(with_provinces(layer, gazetteer)),
         report=report,
         violations=_attach(violations, matches),
-        output=_attach(output, matches, regional=output["level"] != "enterprise"),
+        output=_attach(output, matches),
         matches=matches,
         exceedances=exceedances,
         coverage=coverage,
@@ -521,21 +521,17 @@ def _match_input(violations: pd.DataFrame, output: pd.DataFrame) -> pd.DataFrame
     ], ignore_index=True)
 
 
-def _attach(records: pd.DataFrame, matches: pd.DataFrame,
-            regional: pd.Series | None = None) -> pd.DataFrame:
+def _attach(records: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
     """``records`` with the matched ``enterprise_id``, ``match_status`` and ``match_score``;
-    region-level output rows are marked ``regional`` and attached to no enterprise."""
+    rows the matcher never saw (region-level output) are ``regional``, attached to nothing."""
     found = matches.set_index("record_id")
     status = records["record_id"].map(found["status"]).fillna("regional")
     attached = status.isin(ATTACHED)
-    out = records.assign(
+    return records.assign(
         enterprise_id=records["record_id"].map(found["enterprise_id"]).where(attached, ""),
         match_status=status,
         match_score=records["record_id"].map(found["score"]),
     )
-    if regional is not None:
-        out.loc[regional.to_numpy(), "match_status"] = "regional"
-    return out
 
 
 def _attached_ids(plants: EnterpriseData) -> set[str]:

@@ -198,9 +198,13 @@ def with_search_keys(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     lowercase without spaces, so 荣信 is found by ``rongxin``."""
     chinese = layer["name_zh"].fillna("").astype(str)
     chinese = chinese.where(chinese != "", layer["name"].fillna("").astype(str))
-    keys = ["".join(lazy_pinyin(text)).lower().replace(" ", "") if _HAN.search(text) else ""
-            for text in chinese]
-    return layer.assign(name_pinyin=keys)
+    return layer.assign(name_pinyin=[pinyin_key(text) for text in chinese])
+
+
+def pinyin_key(text: str) -> str:
+    """Toneless pinyin of Chinese ``text``, lowercase without spaces (荣信 → ``rongxin``);
+    ``""`` when ``text`` has no Chinese."""
+    return "".join(lazy_pinyin(text)).lower().replace(" ", "") if _HAN.search(text) else ""
 
 
 def combine(parts: Sequence[tuple[gpd.GeoDataFrame, pd.DataFrame]]) -> tuple[

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..geo.enterprises import pinyin_key
 from ..settings import Settings
 from .errors import NotFoundError, ReleaseUnavailableError
 from .pmtiles_reader import PMTilesArchive
@@ -35,13 +36,6 @@ SEARCH_IGNORED = re.compile(r"[\s'’‘ʼ`\-‐‑–—]+")
 def search_key(text: str) -> str:
     """``text`` lowercased without whitespace, apostrophes and hyphens."""
     return SEARCH_IGNORED.sub("", text.lower())
-
-
-def toneless_pinyin(text: str) -> str:
-    """Toneless pinyin of Chinese text, e.g. 荣信 → rongxin."""
-    from pypinyin import lazy_pinyin
-
-    return "".join(lazy_pinyin(text))
 
 
 def safe_relative(path: str) -> bool:
@@ -193,7 +187,7 @@ def load_enterprises(path: Path) -> Enterprises:
         props["id"] = str(props["id"])
         pinyin = _clean(getattr(row, "name_pinyin", None))
         if pinyin is None and props["name_zh"]:
-            pinyin = toneless_pinyin(str(props["name_zh"]))
+            pinyin = pinyin_key(str(props["name_zh"]))
         names = [props[k] for k in SEARCH_NAMES] + [pinyin]
         texts.append("\n".join(search_key(str(n)) for n in names if n))
         features.append(
