@@ -20,6 +20,7 @@ from .deps import (
     ReleaseDep,
     StatsFilter,
     parse_bbox,
+    pinned_query,
 )
 from .errors import InvalidParameterError, NotFoundError
 from .records import PM25_SOURCE, facility_card
@@ -27,13 +28,17 @@ from .release import Release, plain, search_key
 from .tiles import base_url
 
 
-def release_summary(release: Release, base: str) -> dict[str, Any]:
-    """What the web page needs: quarters, layers with archive URLs, sources, colour scales."""
+def release_summary(release: Release, base: str, pin: str = "") -> dict[str, Any]:
+    """What the web page needs: quarters, layers with archive URLs, sources, colour scales.
+
+    ``pin`` (``?release=<id>`` or empty) is appended to the archive URLs."""
     manifest = release.manifest
     names = {path: name for name, path in release.pmtiles_names.items()}
     layers = []
     for layer in release.layers.values():
-        urls = {key: f"{base}/pmtiles/{names[path]}.pmtiles" for key, path in layer.files.items()}
+        urls = {
+            key: f"{base}/pmtiles/{names[path]}.pmtiles{pin}" for key, path in layer.files.items()
+        }
         layers.append(
             {
                 "id": layer.id,
@@ -178,7 +183,7 @@ def api_router(settings: Settings) -> APIRouter:
     @router.get("/api/release", tags=["meta"])
     def release_info(release: ReleaseDep, request: Request) -> dict[str, Any]:
         """Summary of the served release's manifest."""
-        return release_summary(release, base_url(request, settings))
+        return release_summary(release, base_url(request, settings), pinned_query(request))
 
     @router.get("/api/colormaps/{name}", tags=["meta"])
     def colormap(

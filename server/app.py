@@ -14,7 +14,7 @@ from ..settings import Settings
 from .api import api_router
 from .downloads import downloads_router
 from .errors import add_exception_handlers
-from .release import load_release
+from .registry import ReleaseRegistry
 from .tiles import tile_router
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -25,12 +25,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        release = load_release(settings)
-        app.state.release = release
+        registry = ReleaseRegistry(settings)
+        registry.current()  # fail at startup, not on the first request, without a release
+        app.state.releases = registry
         try:
             yield
         finally:
-            release.close()
+            registry.close()
 
     app = FastAPI(
         title="lantian",

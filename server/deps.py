@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 
 from .errors import InvalidParameterError
+from .registry import ReleaseRegistry
 from .release import Release
 
 MAX_ZOOM = 22
@@ -15,9 +16,29 @@ QUARTER_PATTERN = r"^\d{4}Q[1-4]$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
-def get_release(request: Request) -> Release:
-    """The release loaded at startup."""
-    return request.app.state.release
+RELEASE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+
+
+def get_release(
+    request: Request,
+    release: Annotated[
+        str | None,
+        Query(
+            pattern=RELEASE_PATTERN,
+            description="Release id, for versioned links that outlive newer releases; "
+            "default: the current release.",
+        ),
+    ] = None,
+) -> Release:
+    """The release pinned by ``?release=``, else the current one."""
+    registry: ReleaseRegistry = request.app.state.releases
+    return registry.current() if release is None else registry.get(release)
+
+
+def pinned_query(request: Request) -> str:
+    """``?release=<id>`` when the request pinned a release, to carry into the URLs it returns."""
+    release = request.query_params.get("release")
+    return f"?release={release}" if release else ""
 
 
 ReleaseDep = Annotated[Release, Depends(get_release)]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
 from ..settings import Settings
-from .deps import ReleaseDep
+from .deps import ReleaseDep, pinned_query
 from .errors import NotFoundError
 from .release import safe_relative
 from .tiles import base_url
@@ -22,7 +22,7 @@ def downloads_router(settings: Settings) -> APIRouter:
     @router.get("/downloads")
     def list_downloads(release: ReleaseDep, request: Request) -> dict[str, Any]:
         """Every file of the release, with size, SHA-256, media type and URL."""
-        base = base_url(request, settings)
+        base, pin = base_url(request, settings), pinned_query(request)
         return {
             "release": release.id,
             "files": [
@@ -32,7 +32,7 @@ def downloads_router(settings: Settings) -> APIRouter:
                     "bytes": f.bytes,
                     "sha256": f.sha256,
                     "media_type": f.media_type,
-                    "url": f"{base}/downloads/{f.path}",
+                    "url": f"{base}/downloads/{f.path}{pin}",
                 }
                 for f in release.files.values()
             ],

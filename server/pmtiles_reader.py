@@ -36,6 +36,7 @@ class PMTilesArchive:
     """One archive file, opened once; thread-safe (``os.pread`` and ``lru_cache``)."""
 
     def __init__(self, path: Path, leaf_cache_size: int = 64) -> None:
+        self._fd = -1
         self._fd = os.open(path, os.O_RDONLY)
         try:
             self.header = deserialize_header(self._read(0, HEADER_BYTES))
@@ -44,7 +45,7 @@ class PMTilesArchive:
             )
             self.metadata: dict[str, Any] = self._read_metadata()
         except Exception:
-            os.close(self._fd)
+            self.close()
             raise
         self._leaf = lru_cache(maxsize=leaf_cache_size)(self._directory)
 
@@ -128,4 +129,10 @@ class PMTilesArchive:
         return self._read(ref.offset, ref.length)
 
     def close(self) -> None:
-        os.close(self._fd)
+        """Close the file; later reads fail. Idempotent."""
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+    def __del__(self) -> None:  # releases dropped by the registry close when unreferenced
+        self.close()

@@ -232,7 +232,11 @@ def _freeze_layer(raw: Mapping[str, Any]) -> LayerInfo:
 
 def load_release(settings: Settings) -> Release:
     """Load the manifest and open every archive of the release chosen by ``settings``."""
-    root = release_dir(settings)
+    return open_release(release_dir(settings))
+
+
+def open_release(root: Path) -> Release:
+    """Load the manifest and open every archive of the release directory ``root``."""
     try:
         manifest = json.loads((root / MANIFEST_NAME).read_text(encoding="utf-8"))
         files = {

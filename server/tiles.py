@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from pmtiles.tile import Compression, TileType
 
 from ..settings import Settings
-from .deps import LayerId, Quarter, ReleaseDep, TileParams
+from .deps import LayerId, Quarter, ReleaseDep, TileParams, pinned_query
 from .errors import NotFoundError
 from .release import ALL, LayerInfo, Release, plain
 
@@ -142,14 +142,16 @@ def tile_router(settings: Settings) -> APIRouter:
     ) -> dict[str, Any]:
         """TileJSON 3.0.0 of a raster layer for one quarter."""
         info = kind(release, layer, "raster")
-        url = f"{base_url(request, settings)}/tiles/{info.id}/{quarter}/{{z}}/{{x}}/{{y}}.png"
+        base, pin = base_url(request, settings), pinned_query(request)
+        url = f"{base}/tiles/{info.id}/{quarter}/{{z}}/{{x}}/{{y}}.png{pin}"
         return tilejson(release, info, quarter, url)
 
     @router.get("/tiles/{layer}/tilejson.json")
     def vector_tilejson(release: ReleaseDep, layer: LayerId, request: Request) -> dict[str, Any]:
         """TileJSON 3.0.0 of a vector layer."""
         info = kind(release, layer, "vector")
-        url = f"{base_url(request, settings)}/tiles/{info.id}/{{z}}/{{x}}/{{y}}.pbf"
+        base, pin = base_url(request, settings), pinned_query(request)
+        url = f"{base}/tiles/{info.id}/{{z}}/{{x}}/{{y}}.pbf{pin}"
         return tilejson(release, info, ALL, url)
 
     @router.get(

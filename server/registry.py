@@ -1,0 +1,87 @@
+"""Which release answers a request: the ``current`` one, or an older one pinned by id.
+
+The ``current`` link is followed on every request, so a newly activated release is served
+without a restart; requests already holding the previous release finish on it. Older releases
+stay addressable by id (``?release=<id>``), which keeps versioned permalinks and embeds working.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from ..settings import Settings
+from .errors import NotFoundError, ReleaseUnavailableError
+from .release import MANIFEST_NAME, RELEASE_ID, Release, open_release, release_dir
+
+log = logging.getLogger(__name__)
+
+
+class ReleaseRegistry:
+    """Opened releases by id: the current one plus up to ``keep`` recently used others."""
+
+    def __init__(self, settings: Settings, keep: int = 4) -> None:
+        self.settings = settings
+        self.keep = keep
+        self._open: OrderedDict[str, Release] = OrderedDict()
+        self._current: Release | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> Release:
+        """The release the ``current`` link (or ``settings.release``) points at now.
+
+        If the link moved to a release that cannot be opened, the previous one stays served.
+        """
+        try:
+            root = release_dir(self.settings)
+        except ReleaseUnavailableError:
+            if self._current is None:
+                raise
+            return self._current
+        known = self._current
+        if known is not None and known.root == root:
+            return known
+        try:
+            release = self._opened(root)
+        except ReleaseUnavailableError:
+            if known is None:
+                raise
+            log.exception("release %s could not be opened; still serving %s", root, known.id)
+            return known
+        self._current = release
+        return release
+
+    def get(self, release_id: str) -> Release:
+        """The release ``release_id`` from the releases folder; NotFoundError if unknown."""
+        if not RELEASE_ID.match(release_id) or len(release_id) > 128:
+            raise NotFoundError("unknown release")
+        current = self.current()
+        if release_id == current.id:
+            return current
+        root = self.settings.releases_dir / release_id
+        if not (root / MANIFEST_NAME).is_file():
+            raise NotFoundError(f"unknown release {release_id!r}")
+        return self._opened(root.resolve())
+
+    def _opened(self, root: Path) -> Release:
+        with self._lock:
+            release = self._open.get(root.name)
+            if release is not None and release.root == root:
+                self._open.move_to_end(root.name)
+                return release
+            release = open_release(root)
+            self._open[root.name] = release
+            while len(self._open) > self.keep + 1:
+                # Dropped, not closed: requests still holding it finish; GC closes its files.
+                self._open.popitem(last=False)
+            return release
+
+    def close(self) -> None:
+        """Close every opened release (at shutdown)."""
+        with self._lock:
+            for release in self._open.values():
+                release.close()
+            self._open.clear()
+            self._current = None

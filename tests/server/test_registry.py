@@ -1,0 +1,102 @@
+"""Versioned releases: the current link is followed live, older releases stay addressable."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lantian.server.app import create_app
+from lantian.settings import Settings
+
+from .conftest import builder
+
+TILE = "/tiles/enterprises/5/26/12.pbf"
+NEW_ID = "20300101T000000Z-newer"
+
+
+def _copy_release(data_dir: Path, old_id: str, new_id: str) -> None:
+    """A second release: the first one under a new id (its manifest says so)."""
+    src, dst = data_dir / "releases" / old_id, data_dir / "releases" / new_id
+    shutil.copytree(src, dst)
+    manifest = json.loads((dst / "manifest.json").read_text(encoding="utf-8"))
+    manifest["id"] = new_id
+    manifest["title"] = "newer release"
+    (dst / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _activate(data_dir: Path, release_id: str) -> None:
+    tmp = data_dir / ".tmp-link"
+    tmp.symlink_to(Path("releases") / release_id)
+    os.replace(tmp, data_dir / "current")
+
+
+@pytest.fixture
+def two_releases(tmp_path: Path) -> tuple[Path, str]:
+    release = builder.build_release(tmp_path / "data")
+    _copy_release(release.data_dir, release.id, NEW_ID)
+    return release.data_dir, release.id
+
+
+def test_activating_a_release_is_served_without_restart(two_releases: tuple[Path, str]) -> None:
+    data_dir, old_id = two_releases
+    with TestClient(create_app(Settings(data_dir=data_dir))) as client:
+        assert client.get("/api/release").json()["id"] == old_id
+        old_etag = client.get(TILE).headers["etag"]
+
+        _activate(data_dir, NEW_ID)
+
+        assert client.get("/api/release").json()["id"] == NEW_ID
+        new = client.get(TILE)
+        assert new.status_code == 200
+        assert new.headers["etag"] != old_etag
+        assert client.get(TILE, headers={"If-None-Match": old_etag}).status_code == 200
+
+
+def test_older_release_stays_addressable_by_id(two_releases: tuple[Path, str]) -> None:
+    data_dir, old_id = two_releases
+    _activate(data_dir, NEW_ID)
+    with TestClient(create_app(Settings(data_dir=data_dir))) as client:
+        pinned = client.get("/api/release", params={"release": old_id}).json()
+        assert pinned["id"] == old_id
+        archive_urls = [u for layer in pinned["layers"] for u in layer["pmtiles"].values()]
+        assert archive_urls and all(u.endswith(f"?release={old_id}") for u in archive_urls)
+        assert client.get(archive_urls[0]).status_code == 200
+
+        tilejson = client.get("/tiles/pm25/2019Q1/tilejson.json", params={"release": old_id})
+        assert tilejson.json()["tiles"][0].endswith(f".png?release={old_id}")
+        old_tile = client.get(TILE, params={"release": old_id})
+        new_tile = client.get(TILE)
+        assert old_tile.content == new_tile.content
+        assert old_tile.headers["etag"] != new_tile.headers["etag"]
+
+        files = client.get("/downloads", params={"release": old_id}).json()["files"]
+        assert all(f["url"].endswith(f"?release={old_id}") for f in files)
+
+
+@pytest.mark.parametrize(
+    "release_id", ["20990101T000000Z-missing", "..", "../current", "a/b", "%2e%2e", "x" * 200]
+)
+def test_unknown_or_malformed_release_ids_are_refused(
+    two_releases: tuple[Path, str], release_id: str
+) -> None:
+    data_dir, _ = two_releases
+    with TestClient(create_app(Settings(data_dir=data_dir))) as client:
+        response = client.get("/api/release", params={"release": release_id})
+        assert response.status_code in (404, 422)
+        assert str(data_dir) not in response.text
+
+
+def test_a_broken_new_release_leaves_the_previous_one_served(
+    two_releases: tuple[Path, str],
+) -> None:
+    data_dir, old_id = two_releases
+    (data_dir / "releases" / NEW_ID / "manifest.json").write_text("{", encoding="utf-8")
+    with TestClient(create_app(Settings(data_dir=data_dir))) as client:
+        _activate(data_dir, NEW_ID)
+        assert client.get("/api/release").json()["id"] == old_id
+        assert client.get(TILE).status_code == 200
