@@ -39,15 +39,24 @@ from lantian.layers.grid import CHINA_GRID
 from lantian.layers.interpolate import Options as InterpolationOptions
 from lantian.layers.interpolate import interpolate
 from lantian.layers.observations import daily_means, quarterly_means, read_hourly
+from lantian.layers.periods import quarter_of
 from lantian.layers.satellite import satellite_grids
 from lantian.layers.stats import regional_stats
-from lantian.layers.writers import write_cog, write_cube, write_enterprises, write_stats
+from lantian.layers.writers import (
+    located,
+    write_cog,
+    write_cube,
+    write_enterprises,
+    write_geo,
+    write_stats,
+)
 from lantian.progress import Reporter, SilentProgress
 from lantian.tiles.colormaps import COLORMAPS, UNITS
 from lantian.tiles.manifest import Layer, ReleaseContent, Source, VectorLayer
 from lantian.tiles.pmtiles_io import write_raster_pmtiles
 from lantian.tiles.raster import grid_from_dataset, native_zoom
 from lantian.tiles.release import ReleaseStore
+from lantian.tiles.stac import AssetSpec, CollectionSpec, ItemSpec, write_catalog
 from lantian.tiles.vector import (
     BOUNDARY_MAXZOOM,
     ENTERPRISE_MAXZOOM,
@@ -369,15 +378,21 @@ def _write_release(
         "regional_quarterly": _headline(stats),
         "timings_s": timer.timings,
     }
+    layers = [*raster_layers, *vector_layers]
+    with timer("catalog"), progress.step("STAC catalog"):
+        catalog = _catalog(tmp, grids, timeline, {layer.id: layer.bounds for layer in layers},
+                           _record_quarters(plants, timeline))
+        titles = write_catalog(tmp, inputs.title, CATALOG_DESCRIPTION, catalog, _sources(inputs))
     return ReleaseContent(
         title=inputs.title,
         synthetic=inputs.synthetic,
         quarters=quarters,
         timeline=timeline,
-        layers=[*raster_layers, *vector_layers],
+        layers=layers,
         sources=_sources(inputs),
         summary=summary,
         colormaps={name: cmap.to_json() for name, cmap in COLORMAPS.items()},
+        file_titles=titles,
     )
 
 
@@ -557,16 +572,151 @@ def _with_counts(layer: gpd.GeoDataFrame, violations: pd.DataFrame) -> gpd.GeoDa
 def _write_enterprise_files(
     tmp: Path, plants: EnterpriseData, enterprises: gpd.GeoDataFrame, facts: pd.DataFrame
 ) -> None:
+    """Enterprises, their facts per quarter and the records, each record or fact row at its
+    enterprise's point (null geometry when it has none), as CSV and in the geo formats."""
     write_enterprises(enterprises, tmp / "enterprises")
+    points = enterprises.set_index("id").geometry
     plants.report.to_csv(tmp / "enterprises" / "geocode_report.csv", index=False)
     facts.to_csv(tmp / "enterprises" / "enterprise_quarters.csv", index=False)
-    facts.to_parquet(tmp / "enterprises" / "enterprise_quarters.parquet", index=False)
-    plants.violations.to_csv(tmp / "records" / "violations.csv", index=False)
-    plants.output.to_csv(tmp / "records" / "output.csv", index=False)
+    write_geo(located(facts, points, "id"), tmp / "enterprises", "enterprise_quarters")
+    for name, records in (("violations", plants.violations), ("output", plants.output)):
+        records.to_csv(tmp / "records" / f"{name}.csv", index=False)
+        write_geo(located(records, points, "enterprise_id"), tmp / "records", name)
     plants.matches.to_csv(tmp / "records" / "match_report.csv", index=False)
     if plants.exceedances is not None and plants.coverage is not None:
         plants.exceedances.to_csv(tmp / "records" / "exceedances.csv", index=False)
         plants.coverage.to_csv(tmp / "records" / "cems_coverage.csv", index=False)
+
+
+def _record_quarters(plants: EnterpriseData, timeline: list[str]) -> tuple[str, str]:
+    """First and last quarter of the timeline and of every dated record."""
+    dates = pd.to_datetime(pd.concat([plants.output["period_start"],
+                                      plants.output["period_end"]]))
+    quarters = [*timeline, *plants.violations["quarter"], *(quarter_of(d) for d in dates)]
+    return min(quarters), max(quarters)
+
+
+CATALOG_DESCRIPTION = (
+    "Every file of a lantian release: quarterly PM2.5 grids (COG, NetCDF, PMTiles), "
+    "enterprises and their facts per quarter, violation and output records, regional statistics."
+)
+FORMATS = {"tif": "Cloud-Optimised GeoTIFF", "nc": "NetCDF, CF-1.8", "pmtiles": "PMTiles",
+           "parquet": "GeoParquet", "gpkg": "GeoPackage", "geojson": "GeoJSON", "csv": "CSV",
+           "json": "JSON"}  # fmt: skip
+TABLE_FORMATS = ("parquet", "gpkg", "geojson", "csv")
+
+
+def _assets(stem: str, subject: str, formats: tuple[str, ...] = TABLE_FORMATS,
+            roles: tuple[str, ...] = ("data",)) -> dict[str, AssetSpec]:
+    """An asset per format of ``stem`` (a release path without suffix), keyed by file name."""
+    name = stem.rsplit("/", 1)[-1]
+    return {f"{name}.{fmt}": AssetSpec(f"{stem}.{fmt}", f"{subject} ({FORMATS[fmt]})", roles)
+            for fmt in formats}
+
+
+def _scale(title: str) -> str:
+    """``PM2.5 (colour-blind-safe)`` → ``colour-blind-safe``."""
+    return title.removeprefix("PM2.5").strip(" ()")
+
+
+def _catalog(
+    tmp: Path,
+    grids: list[xr.Dataset],
+    timeline: list[str],
+    bounds: dict[str, tuple[float, float, float, float]],
+    record_quarters: tuple[str, str],
+) -> list[CollectionSpec]:
+    """The release's files grouped into STAC collections, each file with its title."""
+    quarters = [ds.attrs["quarter"] for ds in grids]
+    pm25_items = tuple(ItemSpec(
+        id=f"pm25_{q}", title=f"PM2.5 {q}", bbox=bounds["pm25"], quarters=(q, q),
+        assets={
+            **_assets(f"pm25/pm25_{q}", f"PM2.5 {q}: quarterly mean (band 1) and its "
+                      "uncertainty (band 2), µg/m³", ("tif",)),
+            **{key: spec for name, cmap in COLORMAPS.items() for key, spec in _assets(
+                f"tiles/{name}_{q}", f"PM2.5 {q} map tiles, {_scale(cmap.title)}", ("pmtiles",),
+                ("visual",)).items()},
+        },
+    ) for q in quarters)
+    optional = {
+        **_assets("records/exceedances", "CEMS exceedance episodes", ("csv",)),
+        **_assets("records/cems_coverage", "CEMS hours assessed per outlet and pollutant",
+                  ("csv",), ("metadata",)),
+        **_assets("tiles/cited", "Plants with records, vector map tiles", ("pmtiles",),
+                  ("visual",)),
+    }
+    present = {key: spec for key, spec in optional.items() if (tmp / spec.path).is_file()}
+    span = (timeline[0], timeline[-1])
+    return [
+        CollectionSpec(
+            id="pm25", title="PM2.5 by quarter", sources=("cnemc", "stations"),
+            description=f"Quarterly mean PM2.5 ({grids[0].attrs['method']}) on a 0.01° grid "
+                        "with its uncertainty, in µg/m³: a cloud-optimised GeoTIFF and map tiles "
+                        "in two colour scales per quarter, one CF NetCDF cube of all quarters, "
+                        "and the monitoring stations used.",
+            items=pm25_items,
+            assets={
+                **_assets("pm25/pm25_quarterly", "PM2.5 and its uncertainty, every quarter",
+                          ("nc",)),
+                **_assets("stations/stations", "Monitoring stations with coordinate status",
+                          ("csv",), ("metadata",)),
+                **_assets("stations/station_quarterly", "Quarterly PM2.5 mean per station",
+                          ("csv",)),
+            },
+        ),
+        CollectionSpec(
+            id="enterprises", title="Enterprises", sources=("gem", "wri", "gazetteer", "ipe",
+                                                            "records"),
+            description="Steel, coal power and other plants with location, industry and "
+                        "capacity, and their facts per quarter (violations, output change, "
+                        "PM2.5 within 5 and 10 km).",
+            items=(ItemSpec(
+                id="enterprises", title="Enterprises", bbox=bounds["enterprises"], quarters=span,
+                assets={
+                    **_assets("enterprises/enterprises", "Enterprises"),
+                    **_assets("tiles/enterprises", "Enterprises, vector map tiles",
+                              ("pmtiles",), ("visual",)),
+                    **_assets("enterprises/geocode_report", "How each enterprise was located",
+                              ("csv",), ("metadata",)),
+                    **_assets("enterprises/enterprise_quarters", "Enterprise facts per quarter"),
+                },
+            ),),
+        ),
+        CollectionSpec(
+            id="records", title="Violation and output records",
+            sources=("ipe", "records", "gem", "wri", "gazetteer"),
+            description="Violation findings and output changes, each at the point of the "
+                        "enterprise it was matched to (no geometry when matched to none), and "
+                        "how each record was matched.",
+            items=(ItemSpec(
+                id="records", title="Violation and output records",
+                bbox=bounds.get("cited", bounds["enterprises"]), quarters=record_quarters,
+                assets={
+                    **_assets("records/violations", "Violation records"),
+                    **_assets("records/output", "Output change records"),
+                    **_assets("records/match_report", "How each record was matched to an "
+                              "enterprise", ("csv",), ("metadata",)),
+                    **present,
+                },
+            ),),
+        ),
+        CollectionSpec(
+            id="stats", title="Regional PM2.5 statistics", sources=("cnemc", "boundaries"),
+            description="PM2.5 by city, province and region (2+26, Fen-Wei) per month and "
+                        "quarter, computed from station daily means as the Ministry of Ecology "
+                        "and Environment does, with the region boundaries.",
+            items=(ItemSpec(
+                id="region_stats", title="Regional PM2.5 statistics", bbox=bounds["boundaries"],
+                quarters=(quarters[0], quarters[-1]),
+                assets={
+                    **_assets("stats/region_stats", "Regional PM2.5 statistics",
+                              ("csv", "json")),
+                    **_assets("tiles/boundaries", "Province and city boundaries, vector map "
+                              "tiles", ("pmtiles",), ("visual",)),
+                },
+            ),),
+        ),
+    ]
 
 
 def _records_summary(plants: EnterpriseData) -> dict[str, Any]:

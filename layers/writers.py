@@ -1,4 +1,4 @@
-"""Write layers to files: quarterly COGs, the CF NetCDF cube, enterprises, statistics.
+"""Write layers to files: quarterly COGs, the CF NetCDF cube, point tables, statistics.
 
 Raster nodata is NaN (float32) in both the COG and the NetCDF cube.
 """
@@ -60,15 +60,20 @@ def write_cog(ds: xr.Dataset, directory: Path) -> Path:
 def write_cube(
     grids: Sequence[xr.Dataset], path: Path, *, title: str, source: str
 ) -> Path:
-    """CF-1.8 NetCDF cube (time, lat, lon) of quarterly grids; time = quarter start with
-    ``time_bnds`` [start, next quarter start)."""
+    """CF-1.8 NetCDF cube (time, lat, lon) of quarterly grids: time = quarter start with
+    ``time_bnds`` [start, next quarter start), cell edges in ``lat_bnds``/``lon_bnds``,
+    WGS-84 in the ``crs`` grid mapping, the quarter label as an auxiliary coordinate."""
     quarters = [g.attrs["quarter"] for g in grids]
     bounds = np.array([quarter_bounds(q) for q in quarters], dtype="datetime64[ns]")
     cube = xr.concat([g[list(BANDS)].round(DECIMALS) for g in grids], dim="time", join="exact",
                      combine_attrs="drop")
-    cube = cube.assign_coords(time=bounds[:, 0])
+    cube = cube.assign_coords(time=bounds[:, 0], quarter=("time", np.array(quarters, object)))
     cube["time_bnds"] = (("time", "nv"), bounds)
-    cube["quarter"] = ("time", np.array(quarters, dtype=object))
+    for axis in ("lat", "lon"):  # cell edges in the axis' own order, so shared edges match
+        centres = cube[axis].to_numpy()
+        half = float(centres[1] - centres[0]) / 2
+        edges = np.round(np.stack([centres - half, centres + half], axis=1), 9)
+        cube[f"{axis}_bnds"] = ((axis, "nv"), edges)
     cube["cv_rmse"] = ("time", np.array([g.attrs.get("cv_rmse", np.nan) for g in grids], float),
                        {"units": UNITS, "long_name": "leave-one-out cross-validation RMSE"})
     cube["crs"] = ((), np.int32(0), {
@@ -76,9 +81,13 @@ def write_cube(
         "semi_major_axis": 6378137.0, "inverse_flattening": 298.257223563,
         "epsg_code": "EPSG:4326", "crs_wkt": WGS84.to_wkt(),
     })
-    cube["time"].attrs.update(standard_name="time", axis="T", bounds="time_bnds")
-    cube["lat"].attrs.update(standard_name="latitude", units="degrees_north", axis="Y")
-    cube["lon"].attrs.update(standard_name="longitude", units="degrees_east", axis="X")
+    cube["time"].attrs.update(standard_name="time", long_name="start of the quarter", axis="T",
+                              bounds="time_bnds")
+    cube["quarter"].attrs.update(long_name="quarter")
+    cube["lat"].attrs.update(standard_name="latitude", long_name="latitude of the cell centre",
+                             units="degrees_north", axis="Y", bounds="lat_bnds")
+    cube["lon"].attrs.update(standard_name="longitude", long_name="longitude of the cell centre",
+                             units="degrees_east", axis="X", bounds="lon_bnds")
     cube["pm25"].attrs = {"standard_name": STANDARD_NAME, "units": UNITS,
                           "long_name": "quarterly mean PM2.5", "grid_mapping": "crs",
                           "cell_methods": "time: mean"}
@@ -90,28 +99,49 @@ def write_cube(
     }
     data_encoding: dict[str, Any] = {"zlib": True, "complevel": 4, "dtype": "float32",
                                      "_FillValue": np.nan}
+    time_encoding = {"units": "days since 1970-01-01", "calendar": "standard",
+                     "dtype": "float64", "_FillValue": None}
     encoding: dict[str, dict[str, Any]] = {
         "pm25": data_encoding, "pm25_uncertainty": data_encoding,
-        "time": {"units": "days since 1970-01-01", "calendar": "standard", "dtype": "float64"},
-        "time_bnds": {"units": "days since 1970-01-01", "calendar": "standard",
-                      "dtype": "float64"},
-        "lat": {"_FillValue": None}, "lon": {"_FillValue": None}, "cv_rmse": {"_FillValue": None},
+        "time": time_encoding, "time_bnds": time_encoding,
+        **{name: {"_FillValue": None} for name in ("lat", "lon", "lat_bnds", "lon_bnds",
+                                                      "cv_rmse")},
     }
     cube.to_netcdf(path, format="NETCDF4", encoding=encoding)
     return Path(path)
 
 
+GEO_FORMATS = ("parquet", "gpkg", "geojson")
+
+
+def write_geo(gdf: gpd.GeoDataFrame, directory: Path, stem: str) -> dict[str, Path]:
+    """GeoParquet, GeoPackage (layer ``stem``) and GeoJSON of ``gdf`` in EPSG:4326; rows
+    without a geometry are kept with a null one."""
+    directory = Path(directory)
+    paths = {fmt: directory / f"{stem}.{fmt}" for fmt in GEO_FORMATS}
+    gdf = gdf.to_crs(4326)
+    gdf.to_parquet(paths["parquet"], index=False)
+    gdf.to_file(paths["gpkg"], driver="GPKG", layer=stem, engine="pyogrio",
+                geometry_type="Point")
+    gdf.to_file(paths["geojson"], driver="GeoJSON", engine="pyogrio", geometry_type="Point")
+    return paths
+
+
+def located(table: pd.DataFrame, points: gpd.GeoSeries, key: str) -> gpd.GeoDataFrame:
+    """``table`` with the point of ``points`` (indexed by id) named by ``table[key]``, or a
+    null geometry where ``key`` names none; every row is kept, in order."""
+    geometry = gpd.GeoSeries(table[key].map(points), index=table.index, crs=points.crs)
+    return gpd.GeoDataFrame(table, geometry=geometry)
+
+
 def write_enterprises(gdf: gpd.GeoDataFrame, directory: Path, stem: str = "enterprises") -> (
         dict[str, Path]):
     """GeoParquet, GeoPackage, GeoJSON and CSV (``lon``/``lat`` columns, no geometry)."""
-    directory = Path(directory)
-    paths = {fmt: directory / f"{stem}.{fmt}" for fmt in ("parquet", "gpkg", "geojson", "csv")}
     gdf = gdf.to_crs(4326)
-    gdf.to_parquet(paths["parquet"], index=False)
-    gdf.to_file(paths["gpkg"], driver="GPKG", layer=stem, engine="pyogrio")
-    gdf.to_file(paths["geojson"], driver="GeoJSON", engine="pyogrio")
+    paths = write_geo(gdf, directory, stem)
     table = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     table["lon"], table["lat"] = gdf.geometry.x, gdf.geometry.y
+    paths["csv"] = Path(directory) / f"{stem}.csv"
     table.to_csv(paths["csv"], index=False)
     return paths
 

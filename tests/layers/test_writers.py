@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import netCDF4
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,9 +17,11 @@ from lantian.layers.interpolate import Options, interpolate
 from lantian.layers.writers import (
     DECIMALS,
     STANDARD_NAME,
+    located,
     write_cog,
     write_cube,
     write_enterprises,
+    write_geo,
     write_stats,
 )
 
@@ -80,6 +83,32 @@ def test_cube_is_cf(grids: list[xr.Dataset], tmp_path: Path) -> None:
         assert cube["pm25"].encoding["zlib"]
         np.testing.assert_array_equal(cube["pm25"][1].to_numpy(),
                                       np.round(grids[1]["pm25"].to_numpy(), DECIMALS))
+        assert cube["quarter"].dims == ("time",) and "quarter" in cube.coords
+        for axis, step in (("lat", -GRID.res), ("lon", GRID.res)):
+            assert cube[axis].attrs["bounds"] == f"{axis}_bnds"
+            edges = cube[f"{axis}_bnds"].to_numpy()
+            np.testing.assert_allclose(edges.mean(axis=1), cube[axis].to_numpy(), atol=1e-9)
+            np.testing.assert_allclose(edges[:, 1] - edges[:, 0], step, atol=1e-9)
+            np.testing.assert_array_equal(edges[1:, 0], edges[:-1, 1])  # contiguous cells
+    with netCDF4.Dataset(path) as raw:  # CF: no fill values on coordinates or their bounds
+        for name in ("time", "time_bnds", "lat", "lat_bnds", "lon", "lon_bnds"):
+            assert "_FillValue" not in raw[name].ncattrs(), name
+        assert "quarter" in raw["pm25"].coordinates.split()
+
+
+def test_located_keeps_rows_without_an_enterprise(tmp_path: Path) -> None:
+    points = gpd.GeoSeries([Point(118.7, 39.99), Point(114.2, 36.7)], index=["gem:P1", "wri:2"],
+                           crs=4326)
+    records = pd.DataFrame({"record_id": ["v:1", "v:2", "v:3"],
+                            "enterprise_id": ["wri:2", "", "gone:9"],
+                            "penalty": ["1万元", np.nan, ""]})
+    paths = write_geo(located(records, points, "enterprise_id"), tmp_path, "violations")
+    assert set(paths) == {"parquet", "gpkg", "geojson"}
+    for fmt, path in paths.items():
+        back = gpd.read_parquet(path) if fmt == "parquet" else gpd.read_file(path)
+        assert back.crs.to_epsg() == 4326 and list(back["record_id"]) == ["v:1", "v:2", "v:3"]
+        assert back.geometry.isna().tolist() == [False, True, True], fmt
+        assert (back.geometry.x[0], back.geometry.y[0]) == pytest.approx((114.2, 36.7))
 
 
 def test_enterprises_formats(tmp_path: Path) -> None:
