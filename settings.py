@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     max_page_size: int = Field(500, ge=1, le=10_000)
     max_bbox_area_deg2: float = Field(2_500.0, gt=0)
+    max_extract_rows: int = Field(100_000, ge=1, description="Enterprises per extract.")
+    max_extract_pixels: int = Field(
+        16_000_000, ge=1, description="PM2.5 pixels per extract clip."
+    )
     tile_cache_control: str = "public, max-age=86400"
     public_url: str | None = Field(None, description="Absolute base URL used in TileJSON.")
 

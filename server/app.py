@@ -14,6 +14,7 @@ from ..settings import Settings
 from .api import api_router
 from .downloads import downloads_router
 from .errors import add_exception_handlers
+from .extract import extract_router
 from .registry import ReleaseRegistry
 from .tiles import tile_router
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tile_router(settings))
     app.include_router(api_router(settings))
     app.include_router(downloads_router(settings))
+    app.include_router(extract_router(settings))
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:

@@ -38,7 +38,9 @@ def downloads_router(settings: Settings) -> APIRouter:
             ],
         }
 
+    # HEAD too: GDAL (/vsicurl/, QGIS) and netCDF byte-range mode ask for the size first.
     @router.get("/downloads/{path:path}", response_class=FileResponse)
+    @router.head("/downloads/{path:path}", include_in_schema=False)
     def download(release: ReleaseDep, path: str) -> FileResponse:
         """One file listed in the manifest (exact path match only)."""
         if len(path) > 512 or not safe_relative(path) or path not in release.files:

@@ -154,6 +154,7 @@ def tile_router(settings: Settings) -> APIRouter:
         url = f"{base}/tiles/{info.id}/{{z}}/{{x}}/{{y}}.pbf{pin}"
         return tilejson(release, info, ALL, url)
 
+    @router.head("/pmtiles/{name}.pmtiles", include_in_schema=False)  # GDAL asks the size first
     @router.get(
         "/pmtiles/{name}.pmtiles",
         response_class=FileResponse,
