@@ -134,6 +134,71 @@ def serve(
     run(Settings(data_dir=data_dir, host=host, port=port, release=release))
 
 
+class EmbedMode(StrEnum):
+    """How an embed gets its data."""
+
+    standalone = "standalone"
+    linked = "linked"
+
+
+@app.command()
+def embed(
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")],
+    data_dir: DataDir = Path("var"),
+    release: Annotated[str | None, typer.Option(help="Release id (default: current).")] = None,
+    quarter: Annotated[
+        str | None, typer.Option(help="Quarter, e.g. 2019Q1 (default: latest PM2.5 quarter).")
+    ] = None,
+    bbox: Annotated[
+        str | None, typer.Option(help="Region: minlon,minlat,maxlon,maxlat (WGS-84).")
+    ] = None,
+    province: Annotated[
+        str | None, typer.Option(help="Province (河北省, 河北 or Hebei): region and filter.")
+    ] = None,
+    industry: Annotated[str | None, typer.Option(help="Only this industry (steel, …).")] = None,
+    q: Annotated[str | None, typer.Option(help="Only plants whose names match.")] = None,
+    cited_only: Annotated[
+        bool, typer.Option(help="Only plants cited for violations in the 12 months.")
+    ] = False,
+    output_up: Annotated[bool, typer.Option(help="Only plants with output up.")] = False,
+    layer: Annotated[str, typer.Option(help="pm25, or colour-blind-safe pm25-cb.")] = "pm25",
+    title: Annotated[str | None, typer.Option(help="Title (default: written from data).")] = None,
+    mode: Annotated[
+        EmbedMode, typer.Option(help="standalone: one file that opens offline; linked: small, "
+                                "loads tiles and plants from --server-url.")
+    ] = EmbedMode.standalone,
+    server_url: Annotated[
+        str | None, typer.Option(help="The lantian server a linked embed loads from.")
+    ] = None,
+) -> None:
+    """Write a folium (Leaflet) map of a region and quarter for a news article."""
+    from lantian.server.embed import embed as build_embed
+
+    if mode is EmbedMode.linked and not server_url:
+        raise typer.BadParameter("a linked embed needs --server-url", param_hint="--server-url")
+    region = None
+    if bbox is not None:
+        try:
+            region = tuple(float(v) for v in bbox.split(","))
+        except ValueError:
+            raise typer.BadParameter("four numbers: W,S,E,N", param_hint="--bbox") from None
+        if len(region) != 4:
+            raise typer.BadParameter("four numbers: W,S,E,N", param_hint="--bbox")
+    try:
+        built = build_embed(
+            data_dir, release=release, quarter=quarter, bbox=region, province=province,
+            industry=industry, q=q, has_violations=True if cited_only else None,
+            output_up=True if output_up else None, layer=layer, title=title,
+            mode=mode.value, server_url=server_url,
+        )  # fmt: skip
+        built.save(output)
+    except LantianError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    size = output.stat().st_size
+    console.print(f"{built.title}: {built.markers} plants, {size / 1024:.0f} KiB → {output}")
+
+
 @app.command()
 def releases(data_dir: DataDir = Path("var")) -> None:
     """List built releases; the one served by default is marked."""

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     max_extract_pixels: int = Field(
         16_000_000, ge=1, description="PM2.5 pixels per extract clip."
     )
+    embed_max_markers: int = Field(5_000, ge=1, description="Plants per embed (/embed).")
+    embed_max_overlay_side: int = Field(2_048, ge=16, description="PM2.5 overlay px a side.")
     tile_cache_control: str = "public, max-age=86400"
     public_url: str | None = Field(None, description="Absolute base URL used in TileJSON.")
 

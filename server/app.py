@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from ..settings import Settings
 from .api import api_router
 from .downloads import downloads_router
+from .embed import embed_router
 from .errors import add_exception_handlers
 from .extract import extract_router
 from .registry import ReleaseRegistry
@@ -46,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_router(settings))
     app.include_router(downloads_router(settings))
     app.include_router(extract_router(settings))
+    app.include_router(embed_router(settings))
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:

@@ -1,0 +1,293 @@
+"""Folium embeds: the builder over the fixture release, ``/embed`` and ``lantian embed``."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from lantian.cli import app as cli_app
+from lantian.server.embed import (
+    EmbedLimits,
+    EmbedView,
+    embed,
+    embed_map,
+    popup_html,
+    resolve_province,
+)
+from lantian.server.embed_assets import script_json
+from lantian.server.errors import InvalidParameterError, NotFoundError
+from lantian.server.release import Release, open_release
+
+EVIL = "</script><script>window.__pwned=1</script>\u2028&"
+SERVER = "http://maps.example.org:8000"
+# Asset loads: <script src>, <link href>, <img src>, CSS url() and @import.
+ASSET_URL = re.compile(
+    r"<script[^>]*\ssrc=[\"']?https?:|<link[^>]*\shref=[\"']?https?:|<img[^>]*\ssrc=[\"']?https?:"
+    r"|url\(\s*[\"']?https?:|@import",
+    re.IGNORECASE,
+)
+
+
+@pytest.fixture(scope="module")
+def release(fixture_release) -> Iterator[Release]:
+    opened = open_release(fixture_release.root)
+    yield opened
+    opened.close()
+
+
+def _config(page: str) -> dict[str, Any]:
+    """The JSON config handed to the embed's script (the last argument of its IIFE)."""
+    match = re.search(r"\}\)\(map_[0-9a-f]+, (\{.*\})\);\s*$", page, re.MULTILINE)
+    assert match, "embed config not found"
+    return json.loads(match.group(1))
+
+
+def _with_name(release: Release, index: int, name: str) -> Release:
+    features = list(release.enterprises.features)
+    feature = dict(features[index])
+    feature["properties"] = MappingProxyType({**feature["properties"], "name": name})
+    features[index] = MappingProxyType(feature)
+    return replace(release, enterprises=replace(release.enterprises, features=tuple(features)))
+
+
+def test_script_json_cannot_close_the_script() -> None:
+    text = script_json({"a": EVIL})
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert "\u2028" not in text
+    assert json.loads(text) == {"a": EVIL}
+
+
+def test_standalone_has_legend_title_attribution_and_markers(release: Release) -> None:
+    built = embed_map(release, EmbedView(quarter="2019Q1", province="河北省"), "standalone")
+    page = built.html
+    config = _config(page)
+    # The legend is the release's colour scale: same classes, colours and labels.
+    classes = release.colormaps["pm25"]["classes"]
+    swatches = re.findall(r'data-class="(\d+)"><span class="lt-sw" style="background:(#\w+)">'
+                          r"</span><span>([^<]*)</span>", config["legendHtml"])  # fmt: skip
+    assert [(int(i), c, html.unescape(t)) for i, c, t in swatches] == [
+        (c["index"], c["color"], c["label"]) for c in classes
+    ]
+    # Every source is attributed, escaped for Leaflet's attribution control.
+    for source in release.sources:
+        assert html.escape(source["attribution"]) in config["attributions"]
+    assert "Global Energy Monitor &lt;GEM&gt;" in config["attributions"]
+    assert built.title == "PM2.5 and steel plants, 河北省, 2019 Q1"
+    assert f"<title>{built.title}</title>" in page
+    assert "2019 Q1 (Jan–Mar)" in config["titleHtml"] and release.id in config["titleHtml"]
+    assert "Synthetic data" in config["titleHtml"]  # the fixture is synthetic
+    assert config["boundaries"] and {k for k, _ in config["boundaries"]} <= {"cities", "provinces"}
+    assert all(len(line) >= 2 for _, line in config["boundaries"])
+    assert built.markers == 2 and len(config["markers"]) == 2
+    assert config["markersUrl"] is None
+    shougang = next(m for m in config["markers"] if m[4] == "首钢京唐钢铁")
+    assert shougang[3] & 1  # cited in the 12 months to 2019Q1
+    assert "3 violation records" in shougang[5]
+    # Self-contained: the PM2.5 overlay is inline and nothing is loaded over the network.
+    assert "data:image/png;base64," in page
+    assert 'url("data:image/png;base64,' in page  # Leaflet's CSS images
+    assert not ASSET_URL.search(page), ASSET_URL.search(page)
+    assert "sourceMappingURL" not in page
+    assert "cdn.jsdelivr" not in page and "jquery" not in page.lower()
+
+
+def test_linked_references_only_the_server(release: Release) -> None:
+    built = embed_map(release, EmbedView(quarter="2019Q2", layer="pm25-cb"), "linked", SERVER)
+    page = built.html
+    urls = re.findall(r"https?://[^\s\"'<>)]+", page)
+    assert urls and all(u.startswith(SERVER) for u in urls), urls
+    assert f"{SERVER}/static/vendor/leaflet/leaflet.js" in page
+    assert f"{SERVER}/tiles/pm25-cb/2019Q2/{{z}}/{{x}}/{{y}}.png?release={release.id}" in page
+    config = _config(page)
+    assert config["markers"] is None
+    assert config["markersUrl"].startswith(f"{SERVER}/embed/markers.json?release={release.id}&")
+    assert "data:image/png" not in page
+    assert len(page) < 30_000
+    with pytest.raises(InvalidParameterError):
+        embed_map(release, EmbedView(), "linked", None)
+    with pytest.raises(InvalidParameterError):
+        embed_map(release, EmbedView(), "linked", 'http://x"><script>')
+
+
+def test_record_text_and_title_are_escaped(release: Release) -> None:
+    evil = _with_name(release, 0, EVIL)  # 首钢京唐钢铁, in Hebei
+    built = embed_map(evil, EmbedView(quarter="2019Q1", bbox=(110, 34, 122, 43), title=EVIL))
+    page = built.html
+    assert "window.__pwned" in page
+    assert "<script>window.__pwned" not in page
+    assert page.count("</script>") == page.count("<script")
+    assert "\u2028" not in page.split("<body>", 1)[1]
+    assert f"<title>{html.escape(EVIL)}</title>" in page
+    config = _config(page)
+    assert html.escape(EVIL) in config["titleHtml"]
+    marker = next(m for m in config["markers"] if m[4] == EVIL)
+    assert f"<h3>{html.escape(EVIL)}</h3>" in marker[5]
+    # The fixture's own hostile record text (a finding with an <img onerror>) and name.
+    taiyuan = next(m for m in config["markers"] if m[4] == "太原焦化<script>")
+    assert "<img" not in taiyuan[5] and "&lt;img src=x onerror=" in taiyuan[5]
+    assert "太原焦化&lt;script&gt;" in taiyuan[5]
+
+
+def test_popup_escapes_every_text() -> None:
+    props = {"id": "x:1", "name": "<n>", "name_en": "a&b", "industry": "steel", "city": "<c>",
+             "province": "p", "data_source": "<s>", "geocode_precision": "<g>"}  # fmt: skip
+    facts = {"violations_12m": 1, "latest_finding": "<f>", "latest_finding_date": "<d>",
+             "output_change_pct": 12.0, "output_basis": "<o>", "pm25_10km": 50.0}  # fmt: skip
+    text = popup_html(props, facts, "2019Q1", approx=True)
+    for raw in ("<n>", "<c>", "<s>", "<g>", "<f>", "<d>", "<o>"):
+        assert raw not in text and html.escape(raw) in text
+    assert "a&amp;b" in text and "+12%" in text and "50 µg/m³" in text
+
+
+def test_marker_cap_and_bad_views(release: Release) -> None:
+    with pytest.raises(InvalidParameterError, match="at most 2"):
+        embed_map(release, EmbedView(quarter="2019Q1"), limits=EmbedLimits(max_markers=2))
+    with pytest.raises(InvalidParameterError):
+        embed_map(release, EmbedView(quarter="2017Q1"))
+    with pytest.raises(InvalidParameterError):
+        embed_map(release, EmbedView(layer="enterprises"))
+    with pytest.raises(InvalidParameterError):
+        embed_map(release, EmbedView(bbox=(0, 0, 100, 80)), limits=EmbedLimits(max_bbox_area=50))
+    with pytest.raises(NotFoundError):
+        embed_map(release, EmbedView(province="西藏自治区"))
+    with pytest.raises(InvalidParameterError):
+        embed_map(release, EmbedView(), mode="inline")  # type: ignore[arg-type]
+
+
+def test_provinces_resolve(release: Release) -> None:
+    assert resolve_province(release, "河北省") == "河北省"
+    assert resolve_province(release, "河北") == "河北省"
+    assert resolve_province(release, "Hebei") == "河北省"
+    assert resolve_province(release, "shandong") == "山东省"
+
+
+def test_no_grid_quarter_shows_plants_only(release: Release) -> None:
+    built = embed_map(release, EmbedView(quarter="2018Q4"))
+    config = _config(built.html)
+    assert "No PM2.5 grid for 2018 Q4" in config["legendHtml"]
+    assert built.title.startswith("Steel/coal/coking plants")
+    assert not re.search(r'L\.imageOverlay\(\s*"data:', built.html)
+
+
+def test_overlay_is_capped(release: Release) -> None:
+    built = embed_map(release, EmbedView(quarter="2019Q1"), limits=EmbedLimits(max_overlay_side=64))
+    import base64
+    import io
+
+    from PIL import Image
+
+    uri = re.search(r'L\.imageOverlay\(\s*"(data:image/png;base64,[^"]+)"', built.html)
+    assert uri
+    image = Image.open(io.BytesIO(base64.b64decode(uri.group(1).split(",", 1)[1])))
+    assert max(image.size) <= 64
+
+
+def test_repr_html_and_save(release: Release, tmp_path: Path) -> None:
+    built = embed_map(release, EmbedView(quarter="2019Q1", bbox=(115, 38, 120, 41)))
+    assert "<iframe" in built._repr_html_()
+    out = built.save(tmp_path / "map.html")
+    assert out.read_text(encoding="utf-8") == built.html
+    assert built.filename == f"lantian-{release.id}-2019Q1.html"
+
+
+def test_embed_function_reads_a_data_dir(fixture_release) -> None:
+    built = embed(fixture_release.data_dir, province="Hebei", quarter="2019Q1")
+    assert built.release == fixture_release.id and built.markers == 2
+
+
+# ---- HTTP ------------------------------------------------------------------------------------
+
+
+def test_embed_endpoint_linked(client: TestClient, fixture_release) -> None:
+    response = client.get("/embed", params={"quarter": "2019Q1", "province": "河北省"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "x-frame-options" not in response.headers
+    assert "content-disposition" not in response.headers
+    page = response.text
+    base = str(client.base_url)
+    assert f"{base}/static/vendor/leaflet/leaflet.js" in page
+    assert f"?release={fixture_release.id}" in page
+    config = _config(page)
+    markers = client.get(config["markersUrl"].removeprefix(base))
+    assert markers.status_code == 200
+    assert markers.headers["access-control-allow-origin"] == "*"
+    body = markers.json()
+    assert body["release"] == fixture_release.id and body["total"] == 2
+    assert {m[4] for m in body["markers"]} == {"首钢京唐钢铁", "河钢唐钢"}
+    lines = client.get(config["boundariesUrl"].removeprefix(base))
+    assert lines.status_code == 200 and lines.headers["access-control-allow-origin"] == "*"
+    assert lines.json()["lines"] and config["boundaries"] is None
+    assert client.get("/embed/boundaries.json", params={"bbox": "0,0,100,80"}).status_code == 422
+
+
+def test_embed_endpoint_standalone_download(client: TestClient, fixture_release) -> None:
+    response = client.get(
+        "/embed",
+        params={"quarter": "2019Q1", "bbox": "110,34,122,43", "mode": "standalone",
+                "has_violations": "true", "release": fixture_release.id},
+    )
+    assert response.status_code == 200
+    disposition = response.headers["content-disposition"]
+    assert f'filename="lantian-{fixture_release.id}-2019Q1.html"' in disposition
+    assert "immutable" in response.headers["cache-control"] or "max-age" in (
+        response.headers["cache-control"]
+    )
+    config = _config(response.text)
+    assert {m[4] for m in config["markers"]} == {"首钢京唐钢铁", "太原焦化<script>"}
+    assert not ASSET_URL.search(response.text)
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"quarter": "2017Q1"}, 422),
+        ({"quarter": "2019Q5"}, 422),
+        ({"bbox": "0,0,100,80"}, 422),  # larger than max_bbox_area_deg2 (200)
+        ({"layer": "enterprises"}, 422),
+        ({"mode": "inline"}, 422),
+        ({"province": "西藏自治区"}, 404),
+        ({"release": "no-such-release"}, 404),
+    ],
+)
+def test_embed_endpoint_errors(client: TestClient, params: dict[str, str], status: int) -> None:
+    response = client.get("/embed", params=params)
+    assert response.status_code == status, response.text
+    assert "detail" in response.json()
+
+
+def test_cli_embed(fixture_release, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "hebei.html"
+    result = runner.invoke(
+        cli_app,
+        ["embed", "--data-dir", str(fixture_release.data_dir), "--quarter", "2019Q1",
+         "--province", "河北省", "--cited-only", "--layer", "pm25-cb", "-o", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    config = _config(out.read_text(encoding="utf-8"))
+    assert [m[4] for m in config["markers"]] == ["首钢京唐钢铁"]
+    assert "colour-blind" in config["legendHtml"]
+
+    linked = runner.invoke(
+        cli_app,
+        ["embed", "--data-dir", str(fixture_release.data_dir), "--bbox", "115,38,120,41",
+         "--mode", "linked", "-o", str(tmp_path / "l.html")],
+    )  # fmt: skip
+    assert linked.exit_code != 0 and "--server-url" in linked.output
+    bad = runner.invoke(
+        cli_app,
+        ["embed", "--data-dir", str(fixture_release.data_dir), "--province", "西藏",
+         "-o", str(tmp_path / "x.html")],
+    )  # fmt: skip
+    assert bad.exit_code == 1 and "西藏" in bad.output

@@ -1,0 +1,131 @@
+"""Folium embeds in headless Chromium: the standalone file offline, the linked page live."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Route
+
+from lantian.server.embed import EmbedView, embed_map
+from lantian.server.release import Release, open_release
+
+pytestmark = pytest.mark.browser
+
+SHOTS = Path(os.environ.get("LANTIAN_SHOTS", "/tmp"))
+EVIL = "</script><script>window.__pwned=1</script>钢"
+READY = "window.lantianEmbed && window.lantianEmbed.ready"
+
+
+def _with_name(release: Release, index: int, name: str) -> Release:
+    features = list(release.enterprises.features)
+    feature = dict(features[index])
+    feature["properties"] = MappingProxyType({**feature["properties"], "name": name})
+    features[index] = MappingProxyType(feature)
+    return replace(release, enterprises=replace(release.enterprises, features=tuple(features)))
+
+
+def _watch(page: Page) -> dict[str, list[str]]:
+    seen: dict[str, list[str]] = {"errors": [], "failed": [], "bad": []}
+    page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.on("requestfailed", lambda r: seen["failed"].append(r.url))
+    page.on("response", lambda r: seen["bad"].append(r.url) if r.status >= 400 else None)
+    return seen
+
+
+def _open_popup(page: Page, name: str) -> str:
+    """Click the marker titled ``name``; the popup's heading text."""
+    page.evaluate(
+        "(name) => { const icons = [...document.querySelectorAll('.leaflet-marker-icon')];"
+        " icons.find((i) => i.getAttribute('title') === name).click(); }",
+        name,
+    )
+    page.wait_for_function(
+        "(name) => [...document.querySelectorAll('.leaflet-popup-content h3')]"
+        ".some((h) => h.textContent === name)",
+        arg=name,
+        timeout=5_000,
+    )
+    return str(page.locator(".leaflet-popup-content h3").last.text_content())
+
+
+def test_standalone_opens_offline(browser: Browser, web_release, tmp_path: Path) -> None:
+    release = _with_name(open_release(web_release.root), 0, EVIL)  # 首钢京唐钢铁, cited
+    try:
+        built = embed_map(release, EmbedView(quarter="2019Q1", bbox=(110.0, 34.0, 122.0, 43.0)))
+    finally:
+        release.close()
+    path = built.save(tmp_path / built.filename)
+
+    context = browser.new_context(viewport={"width": 1100, "height": 750})
+    context.set_offline(True)
+    aborted: list[str] = []
+
+    def block(route: Route) -> None:
+        aborted.append(route.request.url)
+        route.abort()
+
+    context.route(lambda url: not url.startswith(("file:", "data:")), block)
+    page = context.new_page()
+    seen = _watch(page)
+    page.goto(path.as_uri(), wait_until="load")
+    page.wait_for_function(READY, timeout=15_000)
+
+    state: dict[str, Any] = page.evaluate(
+        "() => ({ markers: window.lantianEmbed.markers,"
+        " icons: document.querySelectorAll('.leaflet-marker-icon').length,"
+        " overlay: [...document.querySelectorAll('img.leaflet-image-layer')]"
+        "   .map((i) => i.complete && i.naturalWidth),"
+        " legend: document.querySelectorAll('.lt-legend .lt-sw').length,"
+        " title: document.querySelector('.lt-title h1').textContent,"
+        " attribution: document.querySelector('.leaflet-control-attribution').textContent,"
+        " pwned: window.__pwned === 1 })"
+    )
+    assert state["markers"] == 6 and state["icons"] >= 2
+    assert state["overlay"] and state["overlay"][0] > 0
+    assert state["legend"] == 7
+    assert state["title"].startswith("PM2.5 and steel/coal/coking plants")
+    assert "Global Energy Monitor <GEM>" in state["attribution"]
+    assert not state["pwned"]
+
+    assert _open_popup(page, EVIL) == EVIL  # shown as text, not run
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SHOTS / "lantian-embed-standalone.png"))
+    page.evaluate("window.lantianEmbed.map.closePopup()")
+    page.wait_for_selector(".leaflet-popup", state="detached")
+    assert _open_popup(page, "太原焦化<script>") == "太原焦化<script>"
+    assert "onerror" in str(page.locator(".leaflet-popup-content").text_content())
+    assert page.evaluate("window.__xss") is None and page.evaluate("window.__pwned") is None
+
+    assert aborted == []  # nothing even tried the network
+    assert seen["errors"] == [] and seen["failed"] == []
+    context.close()
+
+
+def test_linked_embed_loads_from_the_server(browser: Browser, live_server: str) -> None:
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    seen = _watch(page)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(f"{live_server}/embed?quarter=2019Q1&province=Hebei", wait_until="load")
+    page.wait_for_function(READY, timeout=15_000)
+    page.wait_for_function(
+        "document.querySelectorAll('img.leaflet-tile-loaded').length > 0", timeout=15_000
+    )
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.lantianEmbed.markers") == 2
+    assert page.locator(".leaflet-marker-icon").count() >= 1
+    assert all(u.startswith(live_server) for u in requests), requests
+    assert any("/tiles/pm25/2019Q1/" in u and "release=" in u for u in requests)
+    assert any("/embed/markers.json?" in u for u in requests)
+    assert any("/embed/boundaries.json?" in u for u in requests)
+    assert seen["failed"] == [] and seen["bad"] == [] and seen["errors"] == []
+    assert _open_popup(page, "首钢京唐钢铁") == "首钢京唐钢铁"
+    page.wait_for_timeout(400)  # the popup fades in
+    page.screenshot(path=str(SHOTS / "lantian-embed-linked.png"))
+    page.close()
