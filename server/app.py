@@ -16,6 +16,7 @@ from .downloads import downloads_router
 from .embed import embed_router
 from .errors import add_exception_handlers
 from .extract import extract_router
+from .preview import preview_router
 from .registry import ReleaseRegistry
 from .tiles import tile_router
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tile_router(settings))
     app.include_router(api_router(settings))
     app.include_router(downloads_router(settings))
+    app.include_router(preview_router(settings))
     app.include_router(extract_router(settings))
     app.include_router(embed_router(settings))
 

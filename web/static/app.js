@@ -2,9 +2,10 @@
 // facts per quarter) from PMTiles archives, a facility card per plant, search and filters.
 /* global maplibregl, pmtiles */
 import { cardSections, chooserList } from "./card.js";
-import { el, escapeHtml, getJson } from "./dom.js";
+import { PINNED_RELEASE, el, escapeHtml, getJson, pinned } from "./dom.js";
 import { CLUSTERS, POINT_LAYERS, addPlantLayers, clustersInView, drawPlantLegend, markSelected, stylePlants } from "./markers.js";
 import { wirePanel } from "./panel.js";
+import { wireShare } from "./share.js";
 
 const PM25_LAYER = "pm25-raster";
 const PLANT_ZOOM = 10;
@@ -27,15 +28,81 @@ const phone = window.matchMedia("(max-width: 600px)");
 function readHash() {
   const params = new URLSearchParams(location.hash.slice(1));
   const num = (key) => (params.has(key) && Number.isFinite(Number(params.get(key))) ? Number(params.get(key)) : null);
-  return { quarter: params.get("q"), zoom: num("z"), lon: num("lon"), lat: num("lat"), plant: params.get("plant") };
+  const choice = {
+    industry: params.get("industry") || "",
+    province: params.get("province") || "",
+    hasViolations: params.get("cited") === "1",
+    outputUp: params.get("up") === "1",
+  };
+  return {
+    quarter: params.get("q"), zoom: num("z"), lon: num("lon"), lat: num("lat"), plant: params.get("plant"),
+    choice, filtered: Object.values(choice).some(Boolean), cb: params.get("cb") === "1",
+  };
 }
 
 function writeHash(map) {
   const c = map.getCenter();
   const params = { q: state.quarter, z: map.getZoom().toFixed(2), lon: c.lng.toFixed(4), lat: c.lat.toFixed(4) };
   if (state.plant) params.plant = state.plant;
+  const choice = state.panel ? state.panel.choice : {};
+  if (choice.industry) params.industry = choice.industry;
+  if (choice.province) params.province = choice.province;
+  if (choice.hasViolations) params.cited = "1";
+  if (choice.outputUp) params.up = "1";
+  if (state.colormap === "pm25-cb") params.cb = "1";
   const text = Object.entries(params).map(([k, v]) => `${k}=${encodeURIComponent(v).replaceAll("%3A", ":")}`);
   history.replaceState(null, "", `#${text.join("&")}`);
+}
+
+/** The data's extent: the union of the PM2.5 and plant layers' bounds. */
+function dataBounds() {
+  const boxes = ["pm25", "enterprises"].map(layerInfo).filter(Boolean).map((layer) => layer.bounds);
+  if (!boxes.length) return [-180, -85, 180, 85];
+  return [0, 1, 2, 3].map((i) => (i < 2 ? Math.min : Math.max)(...boxes.map((b) => b[i])));
+}
+
+/** The view being shared: release, quarter, filters, and the visible bbox within the data. */
+function currentView(map) {
+  const b = map.getBounds();
+  const [w, s, e, n] = dataBounds();
+  let bbox = [Math.max(b.getWest(), -180, w), Math.max(b.getSouth(), -85, s), Math.min(b.getEast(), 180, e), Math.min(b.getNorth(), 85, n)];
+  if (!(bbox[0] < bbox[2] && bbox[1] < bbox[3])) bbox = [w, s, e, n]; // panned off the data
+  const c = map.getCenter();
+  return {
+    release: state.release.id,
+    quarters: state.release.quarters,
+    quarter: state.quarter,
+    bbox: bbox.map((v) => Number(v.toFixed(4))),
+    zoom: map.getZoom(),
+    lon: c.lng,
+    lat: c.lat,
+    plant: state.plant,
+    choice: { ...state.panel.choice },
+    colormap: state.colormap,
+  };
+}
+
+async function showReleaseNote() {
+  const note = byId("release-note");
+  byId("downloads-link").href = pinned("/downloads");
+  if (!PINNED_RELEASE) return;
+  note.hidden = false;
+  note.replaceChildren(el("span", { text: `Viewing release ${state.release.id}.` }));
+  try {
+    const response = await fetch("/healthz");
+    const latest = (await response.json()).release;
+    if (latest === state.release.id) {
+      note.append(" It is the current release.");
+      return;
+    }
+    note.classList.add("pinned-old");
+    note.replaceChildren(
+      el("span", { text: `Viewing release ${state.release.id} (newer available: ${latest}). ` }),
+      el("a", { href: `/${location.hash}`, text: "Open the current release" }),
+    );
+  } catch (error) {
+    // the note without the comparison
+  }
 }
 
 function layerInfo(id) {
@@ -224,7 +291,7 @@ function closeCard(map) {
 async function showPermalink() {
   const field = byId("link-field");
   const status = byId("link-status");
-  field.value = `${location.origin}${location.pathname}${location.hash}`;
+  field.value = `${location.origin}${location.pathname}${location.search}${location.hash}`;
   field.hidden = false;
   field.select();
   try {
@@ -277,6 +344,7 @@ function wireLayerToggles(map) {
     state.colormap = event.target.checked ? "pm25-cb" : "pm25";
     setRaster(map);
     drawLegend();
+    writeHash(map);
   });
   const toggles = { "toggle-pm25": [PM25_LAYER], "toggle-boundaries": ["cities-line", "provinces-line"] };
   for (const [id, layers] of Object.entries(toggles)) {
@@ -296,7 +364,7 @@ function wireCard(map) {
   byId("card-close").addEventListener("click", () => closeCard(map));
   byId("link-button").addEventListener("click", showPermalink);
   document.addEventListener("keydown", (event) => {
-    if (event.key !== "Escape") return;
+    if (event.key !== "Escape" || document.querySelector("dialog[open]")) return;
     if (!byId("card").hidden) closeCard(map);
     else if (byId("panel").classList.contains("open")) setPanelOpen(false);
   });
@@ -327,7 +395,10 @@ function wireControls(map) {
 function wireSearchAndFilters(map) {
   state.panel = wirePanel({
     getQuarter: () => state.quarter,
-    onFilter: () => restylePlants(map),
+    onFilter: () => {
+      restylePlants(map);
+      writeHash(map);
+    },
     onPick: (id) => {
       if (phone.matches) setPanelOpen(false);
       openPlant(map, id, { fly: true });
@@ -360,7 +431,10 @@ async function main() {
     getJson("/api/release"),
     hash.plant ? getJson(cardUrl(hash.plant)) : Promise.resolve(null),
   ]);
-  if (release.status === "rejected") throw release.reason;
+  if (release.status === "rejected") {
+    if (PINNED_RELEASE) throw new Error(`release ${PINNED_RELEASE} is not available on this server`);
+    throw release.reason;
+  }
   state.release = release.value;
   const firstCard = card.status === "fulfilled" ? card.value : null;
   const { quarters, timeline } = state.release;
@@ -368,6 +442,11 @@ async function main() {
   state.quarter = state.timeline.includes(hash.quarter) ? hash.quarter : quarters[0] || state.timeline.at(-1);
   byId("title").textContent = state.release.title || "lantian";
   byId("banner").hidden = !state.release.synthetic;
+  if (hash.cb) {
+    state.colormap = "pm25-cb";
+    byId("toggle-cb").checked = true;
+  }
+  showReleaseNote();
 
   const protocol = new pmtiles.Protocol();
   maplibregl.addProtocol("pmtiles", protocol.tile);
@@ -375,15 +454,17 @@ async function main() {
   const credits = state.release.sources.map((s) => escapeHtml(s.attribution || s.title));
   map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: credits }));
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "bottom-right");
-  window.lantian = { map, state };
+  window.lantian = { map, state, view: () => currentView(map) };
 
   map.on("load", () => {
     addBoundaries(map);
     addPlantLayers(map, layerInfo);
     wireSearchAndFilters(map);
     wireControls(map);
+    wireShare({ getView: () => currentView(map) });
     setQuarter(map, state.quarter);
     drawLegend();
+    if (hash.filtered) state.panel.setChoice(hash.choice);
     if (!hash.plant) return;
     state.plant = hash.plant;
     writeHash(map);

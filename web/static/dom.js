@@ -30,8 +30,20 @@ export function escapeHtml(text) {
   return div.innerHTML;
 }
 
+/** The release pinned by the page's own `?release=<id>`, or null for the current release. */
+export const PINNED_RELEASE = new URLSearchParams(location.search).get("release");
+
+/** `url` with `release=<pinned id>` added when it is a path on this server and the page is pinned. */
+export function pinned(url) {
+  if (!PINNED_RELEASE || !url.startsWith("/") || url.startsWith("//")) return url;
+  const target = new URL(url, location.origin);
+  if (!target.searchParams.has("release")) target.searchParams.set("release", PINNED_RELEASE);
+  return `${target.pathname}${target.search}${target.hash}`;
+}
+
+/** JSON of a GET; paths on this server ask the pinned release, if any. */
 export async function getJson(url, options = {}) {
-  const response = await fetch(url, options);
+  const response = await fetch(pinned(url), options);
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response.json();
 }

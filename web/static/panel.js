@@ -45,18 +45,39 @@ function wireFilters(ui, { getQuarter, onFilter }) {
     refreshCount();
   }
 
-  ui.filters.addEventListener("toggle", async () => {
+  let facets = null;
+  function loadFacets() {
+    if (!facets) {
+      facets = getJson("/api/enterprises/facets").then(
+        (found) => {
+          fillSelect(ui.industry, found.industry, "All industries");
+          fillSelect(ui.province, found.province, "All provinces");
+        },
+        () => {
+          facets = null;
+          ui.count.textContent = "Filter values unavailable.";
+        },
+      );
+    }
+    return facets;
+  }
+
+  ui.filters.addEventListener("toggle", () => {
     if (!ui.filters.open) return;
     refreshCount();
-    if (ui.industry.options.length > 1) return;
-    try {
-      const facets = await getJson("/api/enterprises/facets");
-      fillSelect(ui.industry, facets.industry, "All industries");
-      fillSelect(ui.province, facets.province, "All provinces");
-    } catch (error) {
-      ui.count.textContent = "Filter values unavailable.";
-    }
+    loadFacets();
   });
+
+  /** Apply a saved choice (from a permalink): open the filters, set every control. */
+  async function setChoice(next) {
+    ui.filters.open = true;
+    await loadFacets();
+    ui.industry.value = next.industry || "";
+    ui.province.value = next.province || "";
+    ui.violations.checked = Boolean(next.hasViolations);
+    ui.outputUp.checked = Boolean(next.outputUp);
+    changed();
+  }
   for (const input of [ui.industry, ui.province, ui.violations, ui.outputUp]) input.addEventListener("change", changed);
   ui.clear.addEventListener("click", () => {
     ui.industry.value = "";
@@ -65,7 +86,7 @@ function wireFilters(ui, { getQuarter, onFilter }) {
     ui.outputUp.checked = false;
     changed();
   });
-  return { choice, refreshCount };
+  return { choice, refreshCount, setChoice };
 }
 
 function resultItem(feature, pick) {
@@ -117,7 +138,8 @@ function wireSearch(ui, { onPick }) {
   });
 }
 
-/** Wire the search box and the filters; returns the live filter choice and a count refresher. */
+/** Wire the search box and the filters; returns the live filter choice, a count refresher and
+ * setChoice(choice). */
 export function wirePanel(callbacks) {
   const byId = (id) => document.getElementById(id);
   const ui = {
