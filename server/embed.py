@@ -34,13 +34,23 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from ..geo.enterprises import pinyin_key
 from ..settings import Settings
+from ..tiles.colormaps import class_rgba
 from .api import enterprise_mask, timeline_position
+from .boundaries import embed_lines
 from .deps import NAME_PATTERN, QUARTER_PATTERN, EnterpriseFilter, ReleaseDep, parse_bbox
 from .embed_assets import EMBED_CSS, EMBED_JS, inline_assets, script_json, vendor_urls
-from .embed_boundaries import boundary_lines
 from .errors import InvalidParameterError, NotFoundError
 from .release import LayerInfo, Release, search_key
 from .tiles import base_url
+from .view import (
+    INDUSTRY_COLOURS,
+    OTHER_COLOUR,
+    QUARTER_MONTHS,
+    colormap_doc,
+    default_extent,
+    describe_view,
+    quarter_label,
+)
 
 if TYPE_CHECKING:
     import folium
@@ -53,14 +63,11 @@ MAX_LAT = 85.0
 MAX_ZOOM = 16
 RASTER_OPACITY = 0.75  # as the web map
 OVERLAY_PAD = 0.5  # the standalone overlay covers the region and half its size around it
-# web/static/markers.js
-INDUSTRY_COLOURS = {"steel": "#0072b2", "coal_power": "#d55e00", "coking": "#cc79a7"}
-OTHER_COLOUR = "#009e73"
 CITED, UP, APPROX, RECORDS = 1, 2, 4, 8  # marker flag bits
-QUARTER_MONTHS = {"1": "Jan–Mar", "2": "Apr–Jun", "3": "Jul–Sep", "4": "Oct–Dec"}
 SERVER_URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?$")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_FINDING = 300  # characters of a finding shown in a popup
+ALT_ID = "lt-alt"  # the visually hidden alt text of the map
 
 
 @dataclass(frozen=True)
@@ -68,8 +75,8 @@ class EmbedView:
     """What an embed shows: quarter, region (``bbox`` and/or ``province``), filters, layer.
 
     ``quarter`` defaults to the latest PM2.5 quarter; without ``bbox`` the region is the padded
-    extent of the matching plants (of the province when given). ``title`` defaults to one
-    written from the data."""
+    extent of the matching plants (of the province when given). ``title`` defaults to the one
+    ``view.describe_view`` writes from the data (as the PNG preview's)."""
 
     quarter: str | None = None
     bbox: BBox | None = None
@@ -123,6 +130,7 @@ class EmbedMap:
     title: str
     bbox: BBox
     markers: int
+    alt: str = ""  # the map described in words, from the data
 
     @cached_property
     def html(self) -> str:
@@ -176,19 +184,6 @@ def _check_bbox(bbox: Sequence[float], max_area: float) -> BBox:
     return parsed
 
 
-def _extent(release: Release, mask: np.ndarray, layer: LayerInfo | None) -> BBox:
-    data = release.enterprises
-    if mask.any():
-        lon, lat = data.lon[mask], data.lat[mask]
-        west, east = float(lon.min()), float(lon.max())
-        south, north = float(lat.min()), float(lat.max())
-        pad = max(0.25, 0.05 * max(east - west, north - south))
-        return west - pad, south - pad, east + pad, north + pad
-    if layer is not None:
-        return layer.bounds
-    return 73.0, 18.0, 135.0, 54.0
-
-
 def _mercator_safe(bbox: BBox) -> BBox:
     west, south, east, north = bbox
     return (max(west, -180.0), max(south, -MAX_LAT), min(east, 180.0), min(north, MAX_LAT))
@@ -223,7 +218,7 @@ def resolve_view(release: Release, view: EmbedView, limits: EmbedLimits) -> Reso
     if view.bbox is not None:
         bbox = _check_bbox(view.bbox, limits.max_bbox_area)
     else:
-        bbox = _extent(release, mask, layer)
+        bbox = default_extent(release, mask, limits.max_bbox_area)
     bbox = _mercator_safe(bbox)
     west, south, east, north = bbox
     data = release.enterprises
@@ -237,31 +232,15 @@ def resolve_view(release: Release, view: EmbedView, limits: EmbedLimits) -> Reso
     return ResolvedView(quarter, layer, has_grid, province, replace(filters), bbox, index)
 
 
-def quarter_label(quarter: str) -> str:
-    return quarter.replace("Q", " Q")
-
-
 def _industry_word(industry: str) -> str:
     return {"coal_power": "coal", "": "other"}.get(industry, industry.replace("_", " "))
 
 
-def default_title(release: Release, view: EmbedView, resolved: ResolvedView) -> str:
-    """E.g. ``PM2.5 and steel/coal plants, 河北省, 2019 Q1``."""
-    industries = sorted(
-        {str(i) for i in release.enterprises.industry[resolved.index]},
-        key=lambda i: (list(INDUSTRY_COLOURS).index(i) if i in INDUSTRY_COLOURS else 99, i),
-    )
-    if view.industry:
-        industries = [view.industry]
-    words = "/".join(_industry_word(i) for i in industries)
-    cited = "cited " if view.has_violations else ""
-    plants = f"{cited}{words} plants" if words else f"{cited}plants"
-    head = f"PM2.5 and {plants}" if resolved.has_grid else plants[0].upper() + plants[1:]
-    parts = [head]
-    if resolved.province:
-        parts.append(resolved.province)
-    parts.append(quarter_label(resolved.quarter))
-    return ", ".join(parts)
+def describe_filters(view: EmbedView, resolved: ResolvedView) -> EnterpriseFilter:
+    """The filters ``view.describe_view`` describes ``resolved`` by (as ``/api/embed/describe``
+    with the embed's query): the province as resolved, the bbox only when one was given."""
+    bbox = ",".join(repr(v) for v in resolved.bbox) if view.bbox is not None else None
+    return replace(resolved.filters, bbox=bbox)
 
 
 def data_date(release: Release, quarter: str) -> str:
@@ -381,29 +360,6 @@ def marker_rows(release: Release, resolved: ResolvedView) -> list[list[Any]]:
 # ---- PM2.5 -----------------------------------------------------------------------------------
 
 
-def colormap_doc(release: Release, name: str) -> Mapping[str, Any]:
-    """The legend of scale ``name``: the release's own (the tiles'), else the registry's."""
-    doc = release.colormaps.get(name)
-    if doc is None:
-        from ..tiles.colormaps import get_colormap
-
-        try:
-            doc = get_colormap(name).to_json()
-        except KeyError:
-            raise NotFoundError(f"unknown colormap {name!r}") from None
-    return doc
-
-
-def classify(values: np.ndarray, classes: Sequence[Mapping[str, Any]]) -> np.ndarray:
-    """RGBA per value by class (as ``tiles.colormaps.Colormap.classify``); NaN → transparent."""
-    uppers = np.array([float(c["upper"]) for c in classes[:-1]], dtype=np.float64)
-    index = np.searchsorted(uppers, values, side="right")
-    palette = np.array([tuple(c["rgba"]) for c in classes], dtype=np.uint8)
-    rgba = palette[np.clip(index, 0, len(classes) - 1)]
-    rgba[~np.isfinite(values)] = 0
-    return rgba
-
-
 def _mercator_y(lat: float) -> float:
     return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
 
@@ -446,7 +402,7 @@ def overlay_image(
     if not np.isfinite(values).any():
         return None
     buffer = io.BytesIO()
-    Image.fromarray(classify(values, classes), "RGBA").save(buffer, "PNG", optimize=True)
+    Image.fromarray(class_rgba(values, classes), "RGBA").save(buffer, "PNG", optimize=True)
     uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
     return uri, (west, south, east, north)
 
@@ -587,7 +543,9 @@ def embed_map(
     limits = limits or EmbedLimits()
     server = check_server_url(server_url) if mode == "linked" else None
     resolved = resolve_view(release, view, limits)
-    title = view.title or default_title(release, view, resolved)
+    described = describe_view(release, describe_filters(view, resolved), (
+        resolved.layer.id if resolved.layer is not None else DEFAULT_LAYER), limits.max_bbox_area)
+    title = view.title or described.title
     synthetic = bool(release.manifest.get("synthetic", False))
     quarter = resolved.quarter
     west, south, east, north = resolved.bbox
@@ -608,6 +566,13 @@ def embed_map(
     figure.header.add_child(Element(f"<style>{EMBED_CSS}</style>"), name="lantian_embed_css")
     # No favicon request (a 404 on the lantian server, a network attempt offline).
     figure.header.add_child(Element('<link rel="icon" href="data:,">'), name="lantian_icon")
+    # The alt text written from the data: the page's description, and the map's (the script
+    # points the map container's aria-describedby at it).
+    alt = html.escape(described.alt)
+    figure.header.add_child(Element(f'<meta name="description" content="{alt}">'),
+                            name="lantian_description")  # fmt: skip
+    figure.html.add_child(Element(f'<p id="{ALT_ID}" class="lt-sr-only">{alt}</p>'),
+                          name="lantian_alt")  # fmt: skip
 
     config: dict[str, Any] = {"bounds": [[south, west], [north, east]]}
     # Before the PM2.5 layer: the script fits the region without animation, so no tile of the
@@ -646,6 +611,7 @@ def embed_map(
     }
     config.update({
         "title": title,
+        "altId": ALT_ID,
         "prefix": "Leaflet · lantian",
         "maxZoom": MAX_ZOOM,
         "attributions": texts,
@@ -666,8 +632,9 @@ def embed_map(
             config["boundariesUrl"] = f"{server}/embed/boundaries.json?{query}"
     else:
         config["markers"] = marker_rows(release, resolved)
-        config["boundaries"] = boundary_lines(release, lines_bbox)
-    return EmbedMap(m, release.id, quarter, mode, title, resolved.bbox, int(resolved.index.size))
+        config["boundaries"] = embed_lines(release, lines_bbox)
+    return EmbedMap(m, release.id, quarter, mode, title, resolved.bbox, int(resolved.index.size),
+                    described.alt)
 
 
 def embed(
@@ -807,7 +774,7 @@ def embed_router(settings: Settings) -> APIRouter:
         the boundary vector tiles (a bounded number of tiles, simplified); CORS-open."""
         region = parse_bbox(bbox, limits.max_bbox_area * (1 + 2 * OVERLAY_PAD) ** 2)
         assert region is not None
-        body = {"release": release.id, "lines": boundary_lines(release, _mercator_safe(region))}
+        body = {"release": release.id, "lines": embed_lines(release, _mercator_safe(region))}
         headers = {"Cache-Control": cache(request), "Access-Control-Allow-Origin": "*"}
         return JSONResponse(body, headers=headers)
 

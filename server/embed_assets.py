@@ -92,6 +92,8 @@ EMBED_CSS = """
   .leaflet-container .leaflet-control-attribution { max-width: 100%; }
 }
 .leaflet-container .leaflet-popup-content { font-size: 12px; line-height: 1.35; }
+.lt-sr-only { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0;
+  overflow: hidden; clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; border: 0; }
 .lt-title h1 { font-size: 15px; margin: 0 0 2px; line-height: 1.25; }
 .lt-title p { margin: 0; color: #555; font-size: 11px; }
 .lt-title .lt-synthetic { color: #b00020; font-weight: 700; text-transform: uppercase; }
@@ -142,6 +144,9 @@ EMBED_JS = """
   map.fitBounds(config.bounds, { animate: false });
   map.getContainer().setAttribute("role", "region");
   map.getContainer().setAttribute("aria-label", config.title); // plain text, not HTML
+  if (document.getElementById(config.altId)) {
+    map.getContainer().setAttribute("aria-describedby", config.altId); // the alt text
+  }
   map.attributionControl.setPrefix(config.prefix);
   config.attributions.forEach(function (text) { map.attributionControl.addAttribution(text); });
   var title = box("topleft", "lt-title", config.titleHtml);

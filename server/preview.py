@@ -8,7 +8,6 @@ title, data date and every source's attribution) as the fallback image of an emb
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import math
@@ -17,7 +16,7 @@ import subprocess
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from io import BytesIO
@@ -27,30 +26,32 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Depends, Query, Request, Response
 from PIL import Image, ImageDraw, ImageFont
-from pmtiles.tile import Compression
 
 from ..settings import Settings
+from ..tiles.colormaps import class_rgba
 from .api import enterprise_mask
+from .boundaries import boundary_lines
 from .deps import NAME_PATTERN, EnterpriseFilter, ReleaseDep
 from .release import Release
 from .tiles import etag_matches
 from .view import (
+    INDUSTRY_COLOURS,
+    OTHER_COLOUR,
+    QUARTER_MONTHS,
     BBox,
     ViewDescription,
+    colormap_doc,
     describe_view,
     quarter_label,
     raster_layer,
 )
 
-RENDER_VERSION = "1"  # part of the ETag: bump when the drawing changes
+RENDER_VERSION = "2"  # part of the ETag: bump when the drawing changes
 SCALE = 2  # supersampling factor: drawn at 2×, reduced with a Lanczos filter
 BACKGROUND = (223, 230, 234, 255)  # the web map's background, #dfe6ea
 INK = (34, 34, 34, 255)
 MUTED = (85, 85, 85, 255)
 WARN = (180, 30, 30, 255)
-# web/static/markers.js
-INDUSTRY_COLOURS = {"steel": "#0072b2", "coal_power": "#d55e00", "coking": "#cc79a7"}
-OTHER_COLOUR = "#009e73"
 CITED = "#d7191c"
 FLAG = "#5c0010"
 UP = "#ff8c00"
@@ -67,7 +68,6 @@ FONT_PATHS = {
     True: ("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
            "/usr/share/fonts/noto-cjk/NotoSansCJK-Bold.ttc"),
 }  # fmt: skip
-QUARTER_MONTHS = {"1": "Jan–Mar", "2": "Apr–Jun", "3": "Jul–Sep", "4": "Oct–Dec"}
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 RGBA = tuple[int, int, int, int]
@@ -236,26 +236,6 @@ def fit_frame(bbox: BBox, left: int, top: int, width: int, height: int) -> Frame
 # ---- layers ---------------------------------------------------------------------------------
 
 
-def classes_of(release: Release, colormap: str) -> list[Mapping[str, Any]]:
-    """Classes of the release's scale ``colormap`` (the tiles' own), else the registry's."""
-    doc = release.colormaps.get(colormap)
-    if doc is None:
-        from ..tiles.colormaps import get_colormap
-
-        doc = get_colormap(colormap).to_json()
-    return list(doc["classes"])
-
-
-def classify(values: np.ndarray, classes: Sequence[Mapping[str, Any]]) -> np.ndarray:
-    """RGBA per value by class (as tiles.colormaps.Colormap.classify); NaN → transparent."""
-    uppers = np.array([float(c["upper"]) for c in classes[:-1]], dtype=np.float64)
-    index = np.searchsorted(uppers, values, side="right")
-    palette = np.array([tuple(c["rgba"]) for c in classes], dtype=np.uint8)
-    rgba = palette[np.clip(index, 0, len(classes) - 1)]
-    rgba[~np.isfinite(values)] = 0
-    return rgba
-
-
 def draw_raster(image: Image.Image, frame: Frame, path: Path, classes: Sequence[Any]) -> bool:
     """The quarter's PM2.5 read in Web Mercator at the frame's size (from the COG's overviews)."""
     from rio_tiler.constants import WEB_MERCATOR_CRS, WGS84_CRS
@@ -275,94 +255,33 @@ def draw_raster(image: Image.Image, frame: Frame, path: Path, classes: Sequence[
     except RioTilerError:
         return False
     values = np.ma.masked_invalid(data.array[0].astype(np.float64))
-    rgba = classify(values.filled(np.nan), classes)
+    rgba = class_rgba(values.filled(np.nan), classes)
     layer = Image.fromarray(rgba).resize((frame.width, frame.height), Image.Resampling.NEAREST)
     image.alpha_composite(layer, (frame.left, frame.top))
     return True
 
 
-def _rings(geometry: Mapping[str, Any]) -> Iterable[Sequence[Sequence[float]]]:
-    kind, coords = geometry.get("type"), geometry.get("coordinates") or []
-    if kind == "Polygon":
-        yield from coords
-    elif kind == "MultiPolygon":
-        for polygon in coords:
-            yield from polygon
-    elif kind == "LineString":
-        yield coords
-    elif kind == "MultiLineString":
-        yield from coords
-
-
 BOUNDARY_STYLES = {"cities": ((85, 85, 85, 200), 0.6), "provinces": ((51, 51, 51, 255), 1.3)}
 
 
-def boundary_zoom(frame: Frame, minzoom: int, maxzoom: int) -> tuple[int, range, range]:
-    """The finest zoom ≤ the view's whose tiles covering the frame number ≤ MAX_BOUNDARY_TILES."""
-    z = max(minzoom, min(maxzoom, math.ceil(frame.zoom)))
-    while True:
-        n = 1 << z
-        xs = range(max(0, math.floor(frame.x0 * n)), min(n - 1, math.floor(frame.x1 * n)) + 1)
-        ys = range(max(0, math.floor(frame.y0 * n)), min(n - 1, math.floor(frame.y1 * n)) + 1)
-        if len(xs) * len(ys) <= MAX_BOUNDARY_TILES or z <= minzoom:
-            return z, xs, ys
-        z -= 1
-
-
 def draw_boundaries(image: Image.Image, frame: Frame, release: Release) -> bool:
-    """Province and city lines from the release's boundary vector tiles (as the web map)."""
-    import mapbox_vector_tile
-
-    layer = release.layers.get("boundaries")
-    if layer is None or layer.kind != "vector":
+    """Province and city lines from the release's boundary vector tiles (as the web map), read
+    at the frame's zoom or coarser (at most MAX_BOUNDARY_TILES tiles)."""
+    lines = boundary_lines(
+        release, frame.bounds, MAX_BOUNDARY_TILES, max_zoom=math.ceil(frame.zoom)
+    )
+    if not lines:
         return False
-    archive = release.archive(layer, "all")
-    minzoom = max(layer.minzoom, archive.minzoom)
-    maxzoom = min(layer.maxzoom, archive.maxzoom)
-    if minzoom > maxzoom:
-        return False
-    z, xs, ys = boundary_zoom(frame, minzoom, maxzoom)
-    n = 1 << z
-    drawn = False
-    for x in xs:
-        for y in ys:
-            ref = archive.locate(z, x, y)
-            if ref is None:
-                continue
-            data = archive.read(ref)
-            if archive.tile_compression == Compression.GZIP:
-                data = gzip.decompress(data)
-            tile = mapbox_vector_tile.decode(data, default_options={"y_coord_down": True})
-            # Drawn on a layer the size of this tile, so lines along clipped edges in the
-            # tile's buffer never reach the neighbouring tiles.
-            (left, right), (top, bottom) = frame.pixel(
-                np.array([x / n, (x + 1) / n]), np.array([y / n, (y + 1) / n])
-            )
-            box = (math.floor(left), math.floor(top), math.ceil(right), math.ceil(bottom))
-            size = (box[2] - box[0], box[3] - box[1])
-            if size[0] <= 0 or size[1] <= 0:
-                continue
-            sheet = Image.new("RGBA", size, (0, 0, 0, 0))
-            pen = ImageDraw.Draw(sheet)
-            for name in ("cities", "provinces"):
-                if name not in tile:
-                    continue
-                colour, width = BOUNDARY_STYLES[name]
-                extent = float(tile[name].get("extent", 4096))
-                for feature in tile[name]["features"]:
-                    for ring in _rings(feature.get("geometry") or {}):
-                        if len(ring) < 2:
-                            continue
-                        points = np.asarray(ring, dtype=np.float64)
-                        px, py = frame.pixel((x + points[:, 0] / extent) / n,
-                                             (y + points[:, 1] / extent) / n)  # fmt: skip
-                        line = list(zip((px - box[0]).tolist(), (py - box[1]).tolist(),
-                                        strict=True))  # fmt: skip
-                        pen.line(line, fill=colour, width=max(1, round(width * SCALE)),
-                                 joint="curve")  # fmt: skip
-                        drawn = True
-            image.alpha_composite(sheet, (box[0], box[1]))
-    return drawn
+    # Drawn on a layer of their own and composited once, so overlapping lines do not darken.
+    sheet = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    pen = ImageDraw.Draw(sheet)
+    for kind, points in lines:
+        colour, width = BOUNDARY_STYLES[kind]
+        px, py = frame.pixel(*mercator(points[:, 0], points[:, 1]))
+        pen.line(list(zip(px.tolist(), py.tolist(), strict=True)), fill=colour,
+                 width=max(1, round(width * SCALE)), joint="curve")  # fmt: skip
+    image.alpha_composite(sheet)
+    return True
 
 
 def _rgb(colour: str, alpha: int = 255) -> RGBA:
@@ -547,7 +466,7 @@ def render_preview(
     title_face = font(15 * SCALE, bold=True)
     text_face = font(11 * SCALE)
     small_face = font(10 * SCALE)
-    classes = classes_of(release, view.colormap)
+    classes = list(colormap_doc(release, view.colormap)["classes"])
     sources = " · ".join(str(s.get("attribution") or s.get("title")) for s in release.sources)
     industries = [k for k in view.industries if k] or list(INDUSTRY_COLOURS)
     keys = [(INDUSTRY_COLOURS.get(k, OTHER_COLOUR), k.replace("_", " ")) for k in industries]

@@ -17,7 +17,7 @@ import numpy as np
 
 from .api import enterprise_mask, timeline_position
 from .deps import EnterpriseFilter, parse_bbox
-from .errors import InvalidParameterError
+from .errors import InvalidParameterError, NotFoundError
 from .records import PM25_SOURCE, RECORDS_SOURCE
 from .release import LayerInfo, Release
 
@@ -31,6 +31,10 @@ STATIONS_SOURCE = "stations"
 BOUNDARIES_SOURCE = "boundaries"
 # Enterprise id prefixes whose source id differs from the prefix.
 ID_SOURCES = {"rec": RECORDS_SOURCE}
+# The plants' marker colours of web/static/markers.js (drawn by the embeds and the preview).
+INDUSTRY_COLOURS = {"steel": "#0072b2", "coal_power": "#d55e00", "coking": "#cc79a7"}
+OTHER_COLOUR = "#009e73"
+QUARTER_MONTHS = {"1": "Jan–Mar", "2": "Apr–Jun", "3": "Jul–Sep", "4": "Oct–Dec"}
 METHODS = {
     "idw": "interpolated by inverse distance weighting",
     "kriging": "interpolated by kriging",
@@ -127,6 +131,19 @@ def layer_colormap(release: Release, layer: LayerInfo | None) -> str:
     if layer is None:
         return DEFAULT_LAYER
     return layer.colormap or layer.id
+
+
+def colormap_doc(release: Release, name: str) -> Mapping[str, Any]:
+    """The legend of scale ``name``: the release's own (the tiles'), else the registry's."""
+    doc = release.colormaps.get(name)
+    if doc is None:
+        from ..tiles.colormaps import get_colormap
+
+        try:
+            doc = get_colormap(name).to_json()
+        except KeyError:
+            raise NotFoundError(f"unknown colormap {name!r}") from None
+    return doc
 
 
 def quarter_label(quarter: str) -> str:

@@ -9,7 +9,7 @@ Breakpoints (µg/m³) are the same for every scale and every quarter:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +84,20 @@ class Colormap:
                 for i, c in enumerate(self.classes)
             ],
         }
+
+
+def class_rgba(
+    values: npt.ArrayLike, classes: Sequence[Mapping[str, Any]]
+) -> npt.NDArray[np.uint8]:
+    """RGBA per value by the ``classes`` of a legend document (``Colormap.to_json()``, or a
+    release's copy), as ``Colormap.classify``; NaN → transparent."""
+    data = np.asarray(values, dtype=np.float64)
+    uppers = np.array([float(c["upper"]) for c in classes[:-1]], dtype=np.float64)
+    index = np.searchsorted(uppers, data, side="right")
+    palette = np.array([tuple(c["rgba"]) for c in classes], dtype=np.uint8)
+    rgba = palette[np.clip(index, 0, len(classes) - 1)]
+    rgba[~np.isfinite(data)] = 0
+    return rgba
 
 
 def _scale(name: str, title: str, source: str, colors: tuple[str, ...]) -> Colormap:

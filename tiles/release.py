@@ -68,7 +68,7 @@ def verify_release(path: Path, *, checksums: bool = False) -> Manifest:
         file = path / entry.path
         if not file.is_file() or file.stat().st_size != entry.bytes:
             raise InvalidReleaseError(f"{path}: {entry.path} missing or not {entry.bytes} bytes")
-        if checksums and _sha256(file) != entry.sha256:
+        if checksums and sha256_file(file) != entry.sha256:
             raise InvalidReleaseError(f"{path}: {entry.path} does not match its sha256")
     return manifest
 
@@ -220,13 +220,14 @@ def _file_entry(root: Path, path: Path, titles: dict[str, str]) -> FileEntry:
     return FileEntry(
         path=rel,
         bytes=path.stat().st_size,
-        sha256=_sha256(path),
+        sha256=sha256_file(path),
         media_type=media_type(path),
         title=titles.get(rel, path.name),
     )
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(_CHUNK):

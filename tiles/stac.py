@@ -6,7 +6,6 @@ Every asset points at a release file; assets carry ``file:size`` and a ``file:ch
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,11 +22,11 @@ from shapely.geometry import box, mapping
 from lantian.layers.periods import quarter_bounds
 
 from .manifest import Source, media_type
+from .release import sha256_file
 
 STAC_DIR = "stac"
 CATALOG_ID = "lantian"
 BBOX_DECIMALS = 6
-_CHUNK = 1 << 20
 _SHA256_MULTIHASH = "1220"  # multihash prefix: sha2-256, 32 bytes
 
 Bounds = tuple[float, float, float, float]
@@ -144,7 +143,7 @@ def _add_asset(
                          roles=list(spec.roles))
     owner.add_asset(key, asset)
     FileExtension.ext(asset, add_if_missing=True).apply(
-        size=path.stat().st_size, checksum=_SHA256_MULTIHASH + _sha256(path))
+        size=path.stat().st_size, checksum=_SHA256_MULTIHASH + sha256_file(path))
     if path.suffix == ".tif":
         _describe_raster(asset, path)
 
@@ -170,10 +169,3 @@ def _period(quarters: tuple[str, str]) -> tuple[datetime, datetime]:
     end = quarter_bounds(quarters[1])[1].to_pydatetime().replace(tzinfo=UTC)
     return start, end - timedelta(seconds=1)
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

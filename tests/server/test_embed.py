@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from lantian.cli import app as cli_app
+from lantian.server.deps import EnterpriseFilter
 from lantian.server.embed import (
     EmbedLimits,
     EmbedView,
@@ -27,6 +28,7 @@ from lantian.server.embed import (
 from lantian.server.embed_assets import script_json
 from lantian.server.errors import InvalidParameterError, NotFoundError
 from lantian.server.release import Release, open_release
+from lantian.server.view import describe_view
 
 EVIL = "</script><script>window.__pwned=1</script>\u2028&"
 SERVER = "http://maps.example.org:8000"
@@ -82,8 +84,17 @@ def test_standalone_has_legend_title_attribution_and_markers(release: Release) -
     for source in release.sources:
         assert html.escape(source["attribution"]) in config["attributions"]
     assert "Global Energy Monitor &lt;GEM&gt;" in config["attributions"]
-    assert built.title == "PM2.5 and steel plants, 河北省, 2019 Q1"
+    # Title and alt text are the ones written from the data for /api/embed/describe.
+    described = describe_view(release, EnterpriseFilter(province="河北省", quarter="2019Q1"))
+    assert built.title == described.title == (
+        "PM2.5 and plants, 2019 Q1: 2 plants in 河北省, 1 cited for violations (synthetic data)"
+    )
     assert f"<title>{built.title}</title>" in page
+    assert built.alt == described.alt and "2 plants in 河北省" in built.alt
+    assert "Global Energy Monitor <GEM>" in built.alt  # escaped in the page
+    alt = html.escape(built.alt)
+    assert f'<meta name="description" content="{alt}">' in page
+    assert f'<p id="{config["altId"]}" class="lt-sr-only">{alt}</p>' in page
     assert "2019 Q1 (Jan–Mar)" in config["titleHtml"] and release.id in config["titleHtml"]
     assert "Synthetic data" in config["titleHtml"]  # the fixture is synthetic
     assert config["boundaries"] and {k for k, _ in config["boundaries"]} <= {"cities", "provinces"}
@@ -128,6 +139,7 @@ def test_record_text_and_title_are_escaped(release: Release) -> None:
     assert page.count("</script>") == page.count("<script")
     assert "\u2028" not in page.split("<body>", 1)[1]
     assert f"<title>{html.escape(EVIL)}</title>" in page
+    assert built.alt and html.escape(built.alt) in page  # the alt text is still the data's
     config = _config(page)
     assert html.escape(EVIL) in config["titleHtml"]
     marker = next(m for m in config["markers"] if m[4] == EVIL)
@@ -175,7 +187,8 @@ def test_no_grid_quarter_shows_plants_only(release: Release) -> None:
     built = embed_map(release, EmbedView(quarter="2018Q4"))
     config = _config(built.html)
     assert "No PM2.5 grid for 2018 Q4" in config["legendHtml"]
-    assert built.title.startswith("Steel/coal/coking plants")
+    assert built.title == "Plants, 2018 Q4: 6 plants, 1 cited for violations (synthetic data)"
+    assert "There is no PM2.5 grid for 2018 Q4" in built.alt
     assert not re.search(r'L\.imageOverlay\(\s*"data:', built.html)
 
 

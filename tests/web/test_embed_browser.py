@@ -83,13 +83,22 @@ def test_standalone_opens_offline(browser: Browser, web_release, tmp_path: Path)
         "   .map((i) => i.complete && i.naturalWidth),"
         " legend: document.querySelectorAll('.lt-legend .lt-sw').length,"
         " title: document.querySelector('.lt-title h1').textContent,"
+        " label: window.lantianEmbed.map.getContainer().getAttribute('aria-label'),"
+        " described: document.getElementById(window.lantianEmbed.map.getContainer()"
+        "   .getAttribute('aria-describedby')).textContent,"
+        " meta: document.querySelector('meta[name=description]').content,"
         " attribution: document.querySelector('.leaflet-control-attribution').textContent,"
         " pwned: window.__pwned === 1 })"
     )
     assert state["markers"] == 6 and state["icons"] >= 2
     assert state["overlay"] and state["overlay"][0] > 0
     assert state["legend"] == 7
-    assert state["title"].startswith("PM2.5 and steel/coal/coking plants")
+    assert state["title"] == built.title == state["label"]
+    assert built.title == (
+        "PM2.5 and plants, 2019 Q1: 6 plants, 2 cited for violations (synthetic data)"
+    )
+    assert state["described"] == state["meta"] == built.alt
+    assert built.alt.startswith("Synthetic data") and "6 plants" in built.alt
     assert "Global Energy Monitor <GEM>" in state["attribution"]
     assert not state["pwned"]
 
