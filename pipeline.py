@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import xarray as xr
 from geopy.geocoders import get_geocoder_for_service
@@ -38,7 +39,12 @@ from lantian.layers.enterprise_facts import build_timeline, quarterly_facts, til
 from lantian.layers.grid import CHINA_GRID
 from lantian.layers.interpolate import Options as InterpolationOptions
 from lantian.layers.interpolate import interpolate
-from lantian.layers.observations import daily_means, quarterly_means, read_hourly
+from lantian.layers.observations import (
+    SENTINEL_COLUMNS,
+    daily_means,
+    quarterly_means,
+    read_hourly,
+)
 from lantian.layers.periods import quarter_of
 from lantian.layers.satellite import satellite_grids
 from lantian.layers.stats import regional_stats
@@ -290,17 +296,21 @@ def _write_release(
         plants = _enterprises(inputs, online)
     with timer("stations"), progress.step("Validating station coordinates"):
         stations = _stations(inputs, provinces, cities)
-    stations.to_csv(tmp / "stations" / "stations.csv", index=False)
     with timer("observations"), progress.step("Reading hourly observations"):
-        daily = daily_means(read_hourly(list(inputs.observations)))
+        hourly = read_hourly(list(inputs.observations))
+        sentinels = pd.DataFrame(hourly.attrs.pop("sentinels"), columns=SENTINEL_COLUMNS)
+        stations, hourly = _flag_sentinels(stations, hourly, sentinels)
+        daily = daily_means(hourly)
         station_quarters = quarterly_means(daily)
         station_quarters.to_csv(tmp / "stations" / "station_quarterly.csv", index=False)
+    stations.to_csv(tmp / "stations" / "stations.csv", index=False)
     if inputs.satellite:
         with timer("satellite"), progress.step("Reading satellite grids"):
             grids = satellite_grids(inputs.satellite, CHINA_GRID)
         cv: dict[str, dict[str, float]] = {}
     else:
-        grids, cv = _interpolated(stations, station_quarters, options, progress, timer)
+        grids, cv = _interpolated(stations, station_quarters, options, progress, timer,
+                                  inputs.stations[0])
     quarters = [ds.attrs["quarter"] for ds in grids]
     with timer("grids"), progress.step("Writing COGs and the NetCDF cube"):
         for ds in grids:
@@ -402,8 +412,10 @@ def _interpolated(
     options: BuildOptions,
     progress: Reporter,
     timer: _Timer,
+    station_list: Path,
 ) -> tuple[list[xr.Dataset], dict[str, dict[str, float]]]:
-    """One grid per quarter with enough valid station days, from the ``ok`` stations."""
+    """One grid per quarter with enough valid station days, from the ``ok`` stations; a
+    quarter with fewer than 3 usable stations is a :class:`BuildError` saying why."""
     valid = station_quarters[station_quarters["valid"]]
     quarters = sorted(valid["period"].unique())
     if not quarters:
@@ -417,14 +429,23 @@ def _interpolated(
         for quarter in quarters:
             rows = valid[(valid["period"] == quarter) & valid["code"].isin(located.index)]
             points = located.loc[rows["code"]]
-            result = interpolate(
-                points["lon"], points["lat"], rows["pm25"], CHINA_GRID, quarter,
-                InterpolationOptions(method=options.method,
-                                     max_distance_km=options.max_distance_km),
-            )
+            try:
+                result = interpolate(
+                    points["lon"], points["lat"], rows["pm25"], CHINA_GRID, quarter,
+                    InterpolationOptions(method=options.method,
+                                         max_distance_km=options.max_distance_km),
+                )
+            except ValueError as e:
+                status = ", ".join(f"{n} {k}" for k, n in stations["status"].value_counts()
+                                   .items())
+                raise BuildError(
+                    f"{quarter}: cannot interpolate from {len(rows)} stations with status ok and "
+                    f"a valid quarterly mean ({e}); station list {station_list}: {status}"
+                ) from e
             grids.append(result.dataset)
             cv[quarter] = {"rmse": round(result.cv.rmse, 2), "mae": round(result.cv.mae, 2),
-                           "bias": round(result.cv.bias, 2), "n": result.cv.n}
+                           "bias": round(result.cv.bias, 2), "n": result.cv.n,
+                           "stations": len(rows), "merged": result.n_merged}
             advance()
     return grids, cv
 
@@ -440,9 +461,39 @@ def _stations(
 ) -> pd.DataFrame:
     """The first list's stations, names filled from the others, each with a status."""
     stations = load_stations(inputs.stations[0])
+    repeats: dict[str, list[int]] = stations.attrs.get("duplicate_rows", {})
     for other in inputs.stations[1:]:
         stations = merge_names(stations, load_stations(other))
-    return validate_stations(stations, cities, provinces, Gazetteer())
+    checked = validate_stations(stations, cities, provinces, Gazetteer())
+    for code, rows in repeats.items():  # same coordinates (others raise): one station
+        note = (f"listed {len(rows)} times with the same coordinates (rows "
+                f"{', '.join(map(str, rows))} of {inputs.stations[0].name}); counted once")
+        at = checked["code"] == code
+        checked.loc[at, "reason"] = [f"{r}; {note}" if r else note for r in checked.loc[at,
+                                                                                        "reason"]]
+    return checked
+
+
+def _flag_sentinels(
+    stations: pd.DataFrame, hourly: pd.DataFrame, sentinels: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stations whose hourly series hold missing-value codes (999, -999 …) get status
+    ``sentinel_values`` with where they were, and their series is left out entirely: a
+    station that codes gaps as numbers cannot be trusted for the hours it does report."""
+    if not len(sentinels):
+        return stations, hourly
+    found = sentinels.set_index("code")
+    flagged = stations["code"].isin(found.index)
+    reasons = [
+        f"{int(s['count'])} hourly value(s) {s['value']:g} (a missing-value code) in "
+        f"{Path(str(s['file'])).name} from row {int(s['row'])}; station not used"
+        for _, s in found.loc[stations.loc[flagged, "code"]].iterrows()
+    ]
+    stations = stations.copy()
+    stations.loc[flagged, "status"] = "sentinel_values"
+    stations.loc[flagged, "reason"] = reasons
+    blank = [c for c in found.index if c in hourly.columns]
+    return stations, hourly.assign(**{c: np.nan for c in blank}).astype(np.float32)
 
 
 def _online_geocoder(options: BuildOptions, cache: Path) -> OnlineGeocoder | None:

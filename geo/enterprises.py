@@ -27,6 +27,9 @@ COLUMNS = [
     "coordinate_accuracy", "source_datum", "data_source",
 ]
 REPORT_COLUMNS = ["file", "row", "id", "name", "status", "reason"]
+# China's extent (west, south, east, north), South China Sea islands included: a plant outside
+# it is a wrong coordinate (or a plant in another country) and goes to the report, not the map.
+CHINA_BOUNDS = (73.4, 3.8, 135.1, 53.6)
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 GEM_SOURCE = "Global Energy Monitor, Global Steel Plant Tracker (CC BY 4.0)"
 WRI_SOURCE = "WRI Global Power Plant Database (CC BY 4.0)"
@@ -261,17 +264,24 @@ def _located(
     """Split rows with a point from rows that could not be placed (reported)."""
     placed = lon.notna().to_numpy() & lat.notna().to_numpy()
     swapped = placed & (lat.abs().to_numpy() > 60) & (lon.abs().to_numpy() < 60)
+    west, south, east, north = CHINA_BOUNDS
+    x, y = lon.to_numpy(dtype=float), lat.to_numpy(dtype=float)
+    abroad = placed & ~swapped & ~((x >= west) & (x <= east) & (y >= south) & (y <= north))
+    failed = ~placed | swapped | abroad
+    reasons = np.where(
+        swapped, "latitude and longitude look swapped; row not placed",
+        np.where(abroad, [f"({a:.4f}, {b:.4f}) lies outside China ({west}–{east}°E, "
+                          f"{south}–{north}°N); row not placed" for a, b in zip(x, y, strict=True)],
+                 "no coordinates and the gazetteer found no admin unit"))
     report = pd.DataFrame({
         "file": path.name,
-        "row": np.asarray(table.index, int)[~placed | swapped] + 1,
-        "id": table["id"].to_numpy()[~placed | swapped],
-        "name": table["name"].to_numpy()[~placed | swapped],
+        "row": np.asarray(table.index, int)[failed] + 1,
+        "id": table["id"].to_numpy()[failed],
+        "name": table["name"].to_numpy()[failed],
         "status": "failed",
-        "reason": np.where(swapped[~placed | swapped],
-                           "latitude and longitude look swapped; row not placed",
-                           "no coordinates and the gazetteer found no admin unit"),
+        "reason": reasons[failed],
     }, columns=REPORT_COLUMNS)
-    keep = placed & ~swapped
+    keep = ~failed
     layer = gpd.GeoDataFrame(
         table.loc[keep, COLUMNS].reset_index(drop=True),
         geometry=gpd.points_from_xy(lon[keep], lat[keep]),

@@ -43,7 +43,8 @@ def place_unmatched(
 
     ``records`` has ``record_id, name, province, city, industry, source``."""
     matches = matches.copy()
-    wanted = matches[matches["place_new"]].merge(
+    # astype(bool): an empty match table has an object column, which ``[]`` would read as labels
+    wanted = matches[matches["place_new"].astype(bool)].merge(
         records[["record_id", "industry", "source"]], on="record_id", how="left")
     rows: list[dict[str, object]] = []
     points: list[tuple[float, float]] = []

@@ -29,8 +29,10 @@ FAR_FROM_CITY_KM = 250.0  # municipalities such as 重庆 span > 300 km
 
 
 def load_stations(path: Path) -> pd.DataFrame:
-    """One row per station code (columns ``COLUMNS``); repeated codes keep the first row and
-    are listed in ``attrs["duplicates"]``. Missing coordinates (blank or ``-``) become NaN."""
+    """One row per station code (columns ``COLUMNS``). A code repeated with the same coordinates
+    keeps its first row; the codes are listed in ``attrs["duplicates"]`` and the rows of each
+    in ``attrs["duplicate_rows"]`` (code → 1-based rows). A code repeated with other
+    coordinates is an :class:`InputError`. Missing coordinates (blank or ``-``) become NaN."""
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     layout = next((m for m in LAYOUTS.values() if set(m) <= set(raw.columns)), None)
     if layout is None:
@@ -50,12 +52,30 @@ def load_stations(path: Path) -> pd.DataFrame:
         bad = (text != "") & (values.isna() | (values < low) | (values > high))
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
-            raise InputError(path, f"not a coordinate: {table[axis].iloc[row - 1]!r}",
+            value = values.iloc[row - 1]
+            hint = (" (latitude and longitude swapped?)"
+                    if axis == "lat" and np.isfinite(value) and abs(value) <= 180 else "")
+            raise InputError(path, f"not a coordinate: {table[axis].iloc[row - 1]!r}{hint}",
                              row=row, field=axis)
         table[axis] = values
     duplicated = table["code"].duplicated()
+    rows: dict[str, list[int]] = {}
+    for position in np.flatnonzero(table["code"].duplicated(keep=False).to_numpy()):
+        rows.setdefault(str(table["code"].iloc[position]), []).append(int(position) + 1)
+    for code, where in rows.items():
+        first = table.iloc[where[0] - 1]
+        for row in where[1:]:
+            again = table.iloc[row - 1]
+            same = all(
+                (np.isnan(first[a]) and np.isnan(again[a])) or abs(first[a] - again[a]) < 1e-6
+                for a in ("lon", "lat"))
+            if not same:
+                raise InputError(path, f"station {code} listed again with other coordinates "
+                                 f"({again['lon']}, {again['lat']}) than at row {where[0]} "
+                                 f"({first['lon']}, {first['lat']})", row=row, field="code")
     stations = table.loc[~duplicated, COLUMNS].reset_index(drop=True)
     stations.attrs["duplicates"] = sorted(table.loc[duplicated, "code"].unique())
+    stations.attrs["duplicate_rows"] = rows
     return stations
 
 

@@ -6,6 +6,7 @@ blank cells are missing. Only ``type == "PM2.5"`` rows are kept.
 Duplicate station columns (``3207A`` appears twice in the real files from June 2019) and
 duplicate hours (the same date and hour twice, within a file or across files): if they agree
 (missing = missing) the repeat is dropped; if they disagree it is an :class:`InputError`.
+Missing-value codes such as 999 or -999 are blanked and reported per station (``read_hourly``).
 
 Validity rules (GB 3095-2012 and HJ 663-2013, carried over to quarters):
 
@@ -30,19 +31,41 @@ from lantian.layers import periods
 
 POLLUTANT = "PM2.5"
 _FIXED = ("date", "hour", "type")
+SENTINELS = (999.0, 9999.0, 99999.0, -999.0, -9999.0, -99999.0)
+SENTINEL_COLUMNS = ["code", "file", "row", "value", "count"]
 
 
 def read_hourly(paths: str | Path | Sequence[str | Path]) -> pd.DataFrame:
     """Hourly PM2.5 from one or many .csv / .csv.gz files: DatetimeIndex ``time`` × station code,
-    float32 (µg/m³, NaN = missing), sorted by time."""
+    float32 (µg/m³, NaN = missing), sorted by time.
+
+    Missing-value codes (``SENTINELS``: ±999, ±9999, ±99999) are not measurements: they become
+    NaN, and ``attrs["sentinels"]`` lists each station that had any (a dict per station, keys
+    ``SENTINEL_COLUMNS``: the file and data row of its first, that value, and how many), so that
+    the caller can flag the station rather than average a half-coded series. Any other negative
+    or infinite value is an :class:`InputError`."""
     files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     if not files:
         raise ValueError("no observation files given")
     frames = [_read_one(path) for path in files]
+    sentinels = pd.concat([frame.attrs["sentinels"] for frame, _ in frames], ignore_index=True)
+    for frame, _ in frames:
+        frame.attrs.clear()
     hourly = pd.concat([frame for frame, _ in frames], sort=False)
     origin = pd.concat([rows for _, rows in frames])
     hourly = _drop_duplicate_hours(hourly, origin)
-    return hourly.sort_index().astype(np.float32)
+    hourly = hourly.sort_index().astype(np.float32)
+    hourly.attrs["sentinels"] = _first_per_code(sentinels).to_dict("records")
+    return hourly
+
+
+def _first_per_code(sentinels: pd.DataFrame) -> pd.DataFrame:
+    """One row per station: where its first missing-value code was, and how many it had."""
+    if not len(sentinels):
+        return pd.DataFrame(columns=SENTINEL_COLUMNS)
+    counts = sentinels.groupby("code", sort=True)["count"].sum()
+    first = sentinels.drop_duplicates("code").set_index("code").drop(columns="count")
+    return first.join(counts).reset_index()[SENTINEL_COLUMNS]
 
 
 def _read_header(path: Path) -> list[str]:
@@ -80,9 +103,29 @@ def _read_one(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     raw, rows = raw[keep], rows[keep]
     index = _timestamps(path, raw, rows)
     values = _merge_duplicate_columns(path, raw[names[3:]].set_axis(index), rows)
+    values, sentinels = _blank_sentinels(path, values, rows)
     _check_values(path, values, rows)
     origin = pd.DataFrame({"file": str(path), "row": rows.to_numpy()}, index=index)
+    values.attrs["sentinels"] = sentinels
     return values, origin
+
+
+def _blank_sentinels(
+    path: Path, values: pd.DataFrame, rows: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cells holding a missing-value code (``SENTINELS``) → NaN, and per station where they
+    were: ``code, file, row`` (the first), ``value`` (the first) and ``count``."""
+    array = values.to_numpy()
+    hit = np.isin(array, SENTINELS)
+    found = []
+    for j in np.flatnonzero(hit.any(axis=0)):
+        cells = np.flatnonzero(hit[:, j])
+        found.append({"code": str(values.columns[j]), "file": str(path),
+                      "row": int(rows.iloc[cells[0]]), "value": float(array[cells[0], j]),
+                      "count": len(cells)})
+    if not found:
+        return values, pd.DataFrame(columns=SENTINEL_COLUMNS)
+    return values.mask(hit), pd.DataFrame(found, columns=SENTINEL_COLUMNS)
 
 
 def _unique_names(codes: list[str]) -> list[str]:

@@ -6,7 +6,13 @@ Supported layouts:
 * ChinaHighPM2.5 (CHAP): variable ``PM2.5``, 1-D ``lat``/``lon``, int16 packed with
   ``scale_factor``/``add_offset``/``_FillValue``; one file per day or month.
 * ACAG / V5.GL (WashU): variable ``PM25`` or ``GWRPM25``, 1-D ``lat``/``lon``; monthly files.
-* GeoTIFF: band 1 with nodata (and scale/offset tags); a CRS is required.
+* GeoTIFF: band 1 with nodata (and scale/offset tags); a CRS is required (other CRSs are
+  warped to EPSG:4326).
+
+Values must be µg/m³ (a NetCDF ``units`` attribute other than µg/m³ is an error; none means
+µg/m³): NaN/nodata cells are no data, while ±inf, negative or implausible (> 3000) values, a file
+with no valid cell, an unreadable or truncated file and a grid that misses the release grid are
+:class:`InputError` naming the file (and the cell).
 
 The time of a file is its ``time`` coordinate, else the global attribute
 ``time_coverage_start``, else the first 8-digit (YYYYMMDD) or 6-digit (YYYYMM) run in the file
@@ -16,6 +22,7 @@ name, e.g. ``CHAP_PM2.5_D1K_20190101_V4.nc`` or ``V5GL03.HybridPM25.Asia.201901-
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -24,6 +31,8 @@ import numpy as np
 import pandas as pd
 import rasterio
 import xarray as xr
+from rasterio._err import CPLE_BaseError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.vrt import WarpedVRT
 
 from lantian.errors import InputError
@@ -31,6 +40,11 @@ from lantian.layers.grid import GridSpec
 from lantian.layers.periods import quarter_of
 
 VARIABLES = ("PM2.5", "PM25", "GWRPM25")
+MAX_PLAUSIBLE = 3000.0  # µg/m³; no PM2.5 product has means anywhere near this
+# accepted spellings of µg/m³ (lowercase, spaces removed, µ/μ → u, ³ → 3); absent = µg/m³
+_UNITS = {"ugm-3", "ug/m3", "ugm^-3", "ugm**-3", "ug.m-3", "ug/m^3", "microgram/m3",
+          "microgramsm-3", "microgrampercubicmeter", "microgramspercubicmetre",
+          "microgramspercubicmeter", "microgrampercubicmetre"}
 _LAT = ("lat", "latitude")
 _LON = ("lon", "longitude")
 _STAMP = re.compile(r"(?<!\d)(\d{8}|\d{6})(?!\d)")
@@ -54,9 +68,12 @@ def _read_one(path: Path) -> xr.DataArray:
     if path.suffix.lower() in (".tif", ".tiff"):
         data = _read_geotiff(path)
         when = _time_from_name(path)
+        field = "band 1"
     else:
         data, when = _read_netcdf(path)
+        field = str(data.name)
     _check_coords(path, data)
+    _check_values(path, data, field)
     data = data.sortby("lat", ascending=False).sortby("lon").astype(np.float32)
     data = data.drop_vars([c for c in data.coords if c not in ("lat", "lon")])
     return data.expand_dims(time=[when]).rename("pm25")
@@ -75,6 +92,11 @@ def _read_netcdf(path: Path) -> tuple[xr.DataArray, pd.Timestamp]:
         lon = next((c for c in _LON if c in ds.coords and ds[c].ndim == 1), None)
         if lat is None or lon is None:
             raise InputError(path, "missing 1-D lat/lon coordinates", field=name)
+        units = str(ds[name].attrs.get("units", "ug m-3"))
+        key = units.lower().replace(" ", "").translate({ord("µ"): "u", ord("μ"): "u",
+                                                         ord("³"): "3"})
+        if key not in _UNITS:
+            raise InputError(path, f"units {units!r} are not µg/m³", field=name)
         data = ds[name].rename({lat: "lat", lon: "lon"})
         if "time" in data.dims:
             if data.sizes["time"] != 1:
@@ -95,14 +117,18 @@ def _read_geotiff(path: Path) -> xr.DataArray:
     """Band 1 with nodata masked and scale/offset applied, warped to EPSG:4326 if needed.
     (Read with rasterio: rioxarray 0.19 trips affine's ``*`` deprecation warning.)"""
     try:
-        with rasterio.open(path) as src:
-            if src.crs is None:
-                raise InputError(path, "GeoTIFF has no CRS")
-            if src.crs.to_epsg() == 4326:
-                return _band_one(src)
-            with WarpedVRT(src, crs="EPSG:4326") as vrt:
-                return _band_one(vrt)
-    except rasterio.RasterioIOError as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", NotGeoreferencedWarning)
+            with rasterio.open(path) as src:
+                if src.crs is None:
+                    raise InputError(path, "GeoTIFF has no CRS")
+                if src.crs.to_epsg() == 4326:
+                    return _band_one(src)
+                with WarpedVRT(src, crs="EPSG:4326") as vrt:
+                    return _band_one(vrt)
+    except NotGeoreferencedWarning as exc:
+        raise InputError(path, "GeoTIFF has no georeferencing (truncated, or not a map?)") from exc
+    except (RasterioError, CPLE_BaseError) as exc:
         raise InputError(path, f"cannot read GeoTIFF: {exc}") from exc
 
 
@@ -113,6 +139,26 @@ def _band_one(src: rasterio.DatasetReader | WarpedVRT) -> xr.DataArray:
     lon = (transform @ (np.arange(src.width) + 0.5, np.full(src.width, 0.5)))[0]
     lat = (transform @ (np.full(src.height, 0.5), np.arange(src.height) + 0.5))[1]
     return xr.DataArray(values, dims=("lat", "lon"), coords={"lat": lat, "lon": lon})
+
+
+def _check_values(path: Path, data: xr.DataArray, field: str) -> None:
+    """Values are µg/m³ concentrations: NaN is no data, but ±inf, negative or implausibly
+    large values (an undeclared nodata value, wrong units, corrupt bytes) are errors."""
+    values = data.to_numpy()
+    finite = np.isfinite(values)
+    if not finite.any():
+        raise InputError(path, "no valid values: every cell is nodata", field=field)
+    problems = (
+        (np.isinf(values), "not finite"),
+        (finite & (values < 0), "negative (an undeclared nodata value?)"),
+        (finite & (values > MAX_PLAUSIBLE), f"above {MAX_PLAUSIBLE:g} µg/m³ (wrong units or "
+                                            "an undeclared nodata value?)"),
+    )
+    for bad, what in problems:
+        if bad.any():
+            row, col = (int(i) + 1 for i in np.argwhere(bad)[0])
+            raise InputError(path, f"value {values[row - 1, col - 1]:g} at row {row}, column "
+                             f"{col} is {what}; {int(bad.sum())} such cell(s)", field=field)
 
 
 def _check_coords(path: Path, data: xr.DataArray) -> None:
@@ -158,6 +204,17 @@ def regrid(
     return out.astype(np.float32)
 
 
+def _check_overlap(files: list[Path], data: xr.DataArray, grid: GridSpec) -> None:
+    """The product must cover part of the release grid (a GeoTIFF labelled with the wrong CRS
+    lands elsewhere, e.g. degrees read as metres of Web Mercator end up near 0°, 0°)."""
+    lat, lon = data["lat"].to_numpy(), data["lon"].to_numpy()
+    west, east, south, north = lon.min(), lon.max(), lat.min(), lat.max()
+    if east < grid.west or west > grid.east or north < grid.south or south > grid.north:
+        raise InputError(files[0], f"grid ({west:.4g}, {south:.4g}, {east:.4g}, {north:.4g}) "
+                         f"does not overlap the release grid {grid.bounds}: wrong CRS, or "
+                         "lat/lon swapped?")
+
+
 def satellite_grids(paths: Sequence[str | Path], grid: GridSpec) -> list[xr.Dataset]:
     """Quarterly grids on ``grid`` from a product's files (the contract's Dataset layout).
 
@@ -165,6 +222,8 @@ def satellite_grids(paths: Sequence[str | Path], grid: GridSpec) -> list[xr.Data
     steps (daily or monthly files); it is NaN where a quarter has a single time step.
     """
     data = read_gridded(paths)
+    files = [Path(p) for p in ([paths] if isinstance(paths, str | Path) else paths)]
+    _check_overlap(files, data, grid)
     means = quarterly_means(data)
     labels = [quarter_of(pd.Timestamp(t)) for t in data["time"].to_numpy()]
     grouped = data.assign_coords(quarter=("time", labels)).groupby("quarter")
@@ -174,6 +233,9 @@ def satellite_grids(paths: Sequence[str | Path], grid: GridSpec) -> list[xr.Data
     for quarter in means["quarter"].to_numpy():
         pm25 = regrid(means.sel(quarter=quarter).drop_vars("quarter"), grid)
         sigma = regrid(stderr.sel(quarter=quarter).drop_vars("quarter"), grid)
+        if not np.isfinite(pm25.to_numpy()).any():
+            raise InputError(files[0], f"{quarter}: no valid value falls on the release grid "
+                             f"{grid.bounds}")
         grids.append(xr.Dataset(
             {
                 "pm25": (("lat", "lon"), pm25.to_numpy(), {"units": "ug m-3",

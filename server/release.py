@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -235,6 +237,25 @@ def load_release(settings: Settings) -> Release:
     return open_release(release_dir(settings))
 
 
+def _open_archive(root: Path, info: FileInfo) -> PMTilesArchive:
+    """Open one archive after checking its size and SHA-256 against the manifest, so a
+    truncated or corrupted file makes the release unavailable instead of failing requests."""
+    path = root / info.path
+    try:
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size != info.bytes:
+                raise ReleaseUnavailableError(
+                    f"{info.path}: {size} bytes, the manifest lists {info.bytes} (truncated?)")
+            if hashlib.file_digest(f, "sha256").hexdigest() != info.sha256:
+                raise ReleaseUnavailableError(f"{info.path}: does not match its sha256 (corrupt)")
+        return PMTilesArchive(path)
+    except ReleaseUnavailableError:
+        raise
+    except Exception as e:  # OSError, a malformed header or directory …
+        raise ReleaseUnavailableError(f"{info.path}: unreadable PMTiles archive: {e}") from e
+
+
 def open_release(root: Path) -> Release:
     """Load the manifest and open every archive of the release directory ``root``."""
     try:
@@ -261,7 +282,7 @@ def open_release(root: Path) -> Release:
                 if relative not in files or not relative.endswith(".pmtiles"):
                     raise ReleaseUnavailableError(f"layer {layer.id}: {relative} not listed")
                 if relative not in archives:
-                    archives[relative] = PMTilesArchive(root / relative)
+                    archives[relative] = _open_archive(root, files[relative])
         enterprises_path = "enterprises/enterprises.parquet"
         enterprises = (
             load_enterprises(root / enterprises_path)
