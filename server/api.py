@@ -22,7 +22,7 @@ from .deps import (
     parse_bbox,
     pinned_query,
 )
-from .errors import InvalidParameterError, NotFoundError
+from .errors import ERROR_RESPONSES, InvalidParameterError, NotFoundError
 from .records import PM25_SOURCE, facility_card
 from .release import Release, plain, search_key
 from .tiles import base_url
@@ -173,7 +173,7 @@ def enterprise_index(release: Release, enterprise_id: str) -> int:
 
 def api_router(settings: Settings) -> APIRouter:
     """Routes under ``/api`` and ``/healthz``."""
-    router = APIRouter()
+    router = APIRouter(responses=ERROR_RESPONSES)
 
     @router.get("/healthz", tags=["meta"])
     def healthz(release: ReleaseDep) -> dict[str, Any]:

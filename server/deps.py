@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 
-from .errors import InvalidParameterError
+from .errors import InvalidParameterError, RangeNotSatisfiableError
 from .registry import ReleaseRegistry
 from .release import Release
 
@@ -17,6 +17,8 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
 RELEASE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+MAX_RANGES = 8  # byte ranges per request: more would amplify a small file (multipart headers)
+MAX_RANGE_HEADER = 512
 
 
 def get_release(
@@ -41,6 +43,21 @@ def pinned_query(request: Request) -> str:
     return f"?release={release}" if release else ""
 
 
+def check_ranges(header: str | None, size: int) -> None:
+    """RangeNotSatisfiableError (416) when a Range header asks for more than ``MAX_RANGES``
+    ranges; single ranges (the pmtiles client, GDAL) and a few more pass to FileResponse."""
+    if header is not None and header.count(",") >= MAX_RANGES:
+        raise RangeNotSatisfiableError(f"at most {MAX_RANGES} byte ranges per request", size)
+
+
+RangeHeader = Annotated[
+    str | None,
+    Header(
+        alias="range",
+        max_length=MAX_RANGE_HEADER,
+        description=f"Byte ranges (RFC 9110), e.g. bytes=0-16383; at most {MAX_RANGES}.",
+    ),
+]
 ReleaseDep = Annotated[Release, Depends(get_release)]
 LayerId = Annotated[str, Path(pattern=NAME_PATTERN, description="Layer id from the manifest.")]
 Quarter = Annotated[str, Path(pattern=QUARTER_PATTERN, description="Quarter, e.g. 2019Q1.")]

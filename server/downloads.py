@@ -9,15 +9,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
 from ..settings import Settings
-from .deps import ReleaseDep, pinned_query
-from .errors import NotFoundError
+from .deps import RangeHeader, ReleaseDep, check_ranges, pinned_query
+from .errors import ERROR_RESPONSES, RANGE_RESPONSES, NotFoundError
 from .release import safe_relative
 from .tiles import base_url
 
 
 def downloads_router(settings: Settings) -> APIRouter:
     """Routes ``/downloads`` and ``/downloads/{path}``."""
-    router = APIRouter(tags=["downloads"])
+    router = APIRouter(tags=["downloads"], responses=ERROR_RESPONSES)
 
     @router.get("/downloads")
     def list_downloads(release: ReleaseDep, request: Request) -> dict[str, Any]:
@@ -39,13 +39,19 @@ def downloads_router(settings: Settings) -> APIRouter:
         }
 
     # HEAD too: GDAL (/vsicurl/, QGIS) and netCDF byte-range mode ask for the size first.
-    @router.get("/downloads/{path:path}", response_class=FileResponse)
+    @router.get(
+        "/downloads/{path:path}",
+        response_class=FileResponse,
+        responses={200: {"content": {"*/*": {}}}, **RANGE_RESPONSES},
+    )
     @router.head("/downloads/{path:path}", include_in_schema=False)
-    def download(release: ReleaseDep, path: str) -> FileResponse:
-        """One file listed in the manifest (exact path match only)."""
+    def download(release: ReleaseDep, path: str, range_: RangeHeader = None) -> FileResponse:
+        """One file listed in the manifest (exact path match only), with HTTP Range support;
+        served with the media type the manifest gives it."""
         if len(path) > 512 or not safe_relative(path) or path not in release.files:
             raise NotFoundError("file not found")
         entry = release.files[path]
+        check_ranges(range_, entry.bytes)
         return FileResponse(
             release.path(path),
             media_type=entry.media_type,

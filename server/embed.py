@@ -39,7 +39,7 @@ from .api import enterprise_mask, timeline_position
 from .boundaries import embed_lines
 from .deps import NAME_PATTERN, QUARTER_PATTERN, EnterpriseFilter, ReleaseDep, parse_bbox
 from .embed_assets import EMBED_CSS, EMBED_JS, inline_assets, script_json, vendor_urls
-from .errors import InvalidParameterError, NotFoundError
+from .errors import ERROR_RESPONSES, InvalidParameterError, NotFoundError
 from .release import LayerInfo, Release, search_key
 from .tiles import base_url
 from .view import (
@@ -227,7 +227,7 @@ def resolve_view(release: Release, view: EmbedView, limits: EmbedLimits) -> Reso
     if index.size > limits.max_markers:
         raise InvalidParameterError(
             f"{index.size:,} plants match; an embed holds at most {limits.max_markers:,}: "
-            "choose a smaller region or more filters"
+            "choose a smaller region (bbox, province) or more filters"
         )
     return ResolvedView(quarter, layer, has_grid, province, replace(filters), bbox, index)
 
@@ -720,7 +720,7 @@ class EmbedOptions:
 
 def embed_router(settings: Settings) -> APIRouter:
     """Routes ``/embed`` and ``/embed/markers.json``."""
-    router = APIRouter(tags=["embed"])
+    router = APIRouter(tags=["embed"], responses=ERROR_RESPONSES)
     limits = EmbedLimits.from_settings(settings)
 
     def cache(request: Request) -> str:

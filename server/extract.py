@@ -30,7 +30,7 @@ from ..settings import Settings
 from .api import enterprise_mask
 from .citation import citation, created_date, is_synthetic, licence_notes
 from .deps import EnterpriseFilter, ReleaseDep, parse_bbox
-from .errors import InvalidParameterError, NotFoundError
+from .errors import ERROR_RESPONSES, InvalidParameterError, NotFoundError
 from .records import FACT_FIELDS, OUTPUT_PATH, VIOLATIONS_PATH
 from .release import ENTERPRISE_FIELDS, Release
 from .tiles import base_url
@@ -337,7 +337,7 @@ def _bbox(filters: EnterpriseFilter, settings: Settings) -> Bbox | None:
 def extract_router(settings: Settings) -> APIRouter:
     """Routes ``/api/extract/enterprises.{fmt}``, ``/api/extract/pm25.tif`` and
     ``/api/extract.zip``."""
-    router = APIRouter(tags=["extracts"])
+    router = APIRouter(tags=["extracts"], responses=ERROR_RESPONSES)
 
     @router.get(
         "/api/extract/enterprises.{fmt}",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +34,23 @@ class TileRef:
     length: int
 
 
+def _leaf_cache(
+    archive: weakref.ref[PMTilesArchive], size: int
+) -> Callable[[int, int], list[Entry]]:
+    """A cache of leaf directories that refers to its archive weakly: a bound method in the
+    cache would make a reference cycle, and the archive (its file descriptor) would then live
+    until a full garbage collection instead of closing when the release is dropped."""
+
+    @lru_cache(maxsize=size)
+    def leaf(offset: int, length: int) -> list[Entry]:
+        owner = archive()
+        if owner is None:
+            raise OSError("PMTiles archive closed")
+        return owner._directory(offset, length)
+
+    return leaf
+
+
 class PMTilesArchive:
     """One archive file, opened once; thread-safe (``os.pread`` and ``lru_cache``)."""
 
@@ -47,7 +66,7 @@ class PMTilesArchive:
         except Exception:
             self.close()
             raise
-        self._leaf = lru_cache(maxsize=leaf_cache_size)(self._directory)
+        self._leaf = _leaf_cache(weakref.ref(self), leaf_cache_size)
 
     @property
     def tile_type(self) -> TileType:

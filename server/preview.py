@@ -32,6 +32,7 @@ from ..tiles.colormaps import class_rgba
 from .api import enterprise_mask
 from .boundaries import boundary_lines
 from .deps import NAME_PATTERN, EnterpriseFilter, ReleaseDep
+from .errors import ERROR_RESPONSES
 from .release import Release
 from .tiles import etag_matches
 from .view import (
@@ -556,7 +557,7 @@ def preview_etag(release: Release, *parts: Any) -> str:
 
 def preview_router(settings: Settings) -> APIRouter:
     """Routes ``/api/embed/describe`` and ``/embed/preview.png``."""
-    router = APIRouter(tags=["embed"])
+    router = APIRouter(tags=["embed"], responses=ERROR_RESPONSES)
     cache = _Cache(CACHE_SIZE)
 
     @router.get("/api/embed/describe")

@@ -11,13 +11,22 @@ from fastapi.responses import FileResponse
 from pmtiles.tile import Compression, TileType
 
 from ..settings import Settings
-from .deps import LayerId, Quarter, ReleaseDep, TileParams, pinned_query
-from .errors import NotFoundError
+from .deps import (
+    LayerId,
+    Quarter,
+    RangeHeader,
+    ReleaseDep,
+    TileParams,
+    check_ranges,
+    pinned_query,
+)
+from .errors import ERROR_RESPONSES, RANGE_RESPONSES, NotFoundError
 from .release import ALL, LayerInfo, Release, plain
 
 MVT = "application/vnd.mapbox-vector-tile"
 TILE_MEDIA = {TileType.PNG: "image/png", TileType.MVT: MVT}
 ENCODINGS = {Compression.GZIP: "gzip", Compression.BROTLI: "br", Compression.ZSTD: "zstd"}
+PMTILES_MEDIA = "application/vnd.pmtiles"
 
 
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
@@ -52,7 +61,7 @@ def base_url(request: Request, settings: Settings) -> str:
 
 def tile_router(settings: Settings) -> APIRouter:
     """Routes ``/tiles/...`` and ``/pmtiles/{name}.pmtiles``."""
-    router = APIRouter(tags=["tiles"])
+    router = APIRouter(tags=["tiles"], responses=ERROR_RESPONSES)
 
     def serve(
         release: Release, layer: LayerInfo, key: str, tile: TileParams, request: Request
@@ -158,20 +167,26 @@ def tile_router(settings: Settings) -> APIRouter:
     @router.get(
         "/pmtiles/{name}.pmtiles",
         response_class=FileResponse,
-        responses={200: {"content": {"application/vnd.pmtiles": {}}}, 206: {}},
+        responses={200: {"content": {PMTILES_MEDIA: {}}}, 206: {}, 304: {}, **RANGE_RESPONSES},
     )
     def pmtiles_file(
         release: ReleaseDep,
         name: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")],
-    ) -> FileResponse:
+        request: Request,
+        range_: RangeHeader = None,
+    ) -> Response:
         """A whole PMTiles archive, with HTTP Range support (for the pmtiles JS protocol)."""
         relative = release.pmtiles_names.get(name)
         if relative is None:
             raise NotFoundError(f"unknown archive {name!r}")
-        return FileResponse(
-            release.path(relative),
-            media_type="application/vnd.pmtiles",
-            headers={"Cache-Control": settings.tile_cache_control},
-        )
+        entry = release.files[relative]
+        check_ranges(range_, entry.bytes)
+        # The ETag is the content's SHA-256 (checked when the release was opened): it changes
+        # exactly when the bytes do, which is how the pmtiles JS client notices a new archive.
+        etag = f'"{entry.sha256[:32]}"'
+        headers = {"Cache-Control": settings.tile_cache_control, "ETag": etag}
+        if etag_matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=headers)
+        return FileResponse(release.path(relative), media_type=PMTILES_MEDIA, headers=headers)
 
     return router
