@@ -199,6 +199,62 @@ def embed(
     console.print(f"{built.title}: {built.markers} plants, {size / 1024:.0f} KiB → {output}")
 
 
+@app.command("daily-grids")
+def daily_grids(
+    observations: Annotated[
+        list[Path], typer.Option(help="Hourly CNEMC/quotsoft files (.csv, .csv.gz).")
+    ],
+    stations: Annotated[
+        Path, typer.Option(help="CSV with code, lon, lat (and status: only 'ok' rows are used), "
+                           "e.g. a release's stations/stations.csv.")
+    ],
+    out: Annotated[Path, typer.Option(help="Quarterly means: a .zarr directory or .nc file.")],
+    daily_out: Annotated[
+        Path | None, typer.Option(help="Also store the daily cube (.zarr or .nc).")
+    ] = None,
+    bbox: Annotated[
+        str, typer.Option(help="Grid edges W,S,E,N (default: China).")
+    ] = "73,18,135,54",
+    res: Annotated[float, typer.Option(help="Cell size in degrees.")] = 0.01,
+    method: Annotated[Method, typer.Option(help="Station interpolation method.")] = Method.idw,
+    chunks: Annotated[str, typer.Option(help="Days,rows,columns per chunk.")] = "8,512,512",
+    min_days: Annotated[int, typer.Option(help="Days a cell needs for a quarterly mean.")] = 1,
+    dask: Annotated[
+        str | None, typer.Option(help="'local', 'local:N' (N worker processes) or a scheduler "
+                                 "address tcp://host:8786 (default: local threads).")
+    ] = None,
+    memory_limit: Annotated[str, typer.Option(help="Per worker of --dask local.")] = "auto",
+) -> None:
+    """Daily PM2.5 grids for every day of the observations, and their quarterly means, on Dask
+    (chunk by chunk, never the whole cube in memory). See docs/scale-out.md."""
+    import pandas as pd
+
+    from lantian.layers import scale
+    from lantian.layers.grid import GridSpec
+    from lantian.layers.interpolate import Options
+    from lantian.layers.observations import daily_means, read_hourly
+
+    try:
+        west, south, east, north = (float(v) for v in bbox.split(","))
+        size = scale.Chunks(*(int(v) for v in chunks.split(",")))
+    except (ValueError, TypeError):
+        raise typer.BadParameter("--bbox W,S,E,N and --chunks days,rows,columns") from None
+    try:
+        table = pd.read_csv(stations, dtype={"code": str})
+        missing = {"code", "lon", "lat"} - set(table.columns)
+        if missing:
+            raise typer.BadParameter(f"{stations} lacks columns {sorted(missing)}")
+        grid = GridSpec(west, south, east, north, res)
+        daily = daily_means(read_hourly(observations))
+        with scale.connect(dask, memory_limit):
+            scale.run(scale.station_table(daily, table), grid, out, daily_path=daily_out,
+                      options=Options(method=method.value), chunks=size, min_days=min_days)
+    except (LantianError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"{len(daily)} days on {grid.height} × {grid.width} cells → {out}")
+
+
 @app.command()
 def releases(data_dir: DataDir = Path("var")) -> None:
     """List built releases; the one served by default is marked."""

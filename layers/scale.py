@@ -1,0 +1,286 @@
+"""Scale-out on Dask: daily station means → daily grids (time, lat, lon) → quarterly means.
+
+A year of daily 0.01° grids over China is 365 × 3600 × 6200 cells, ~32 GB per float32 variable,
+more than one machine holds. Here the cube is a dask-backed ``xarray.Dataset`` chunked in time
+and space; every chunk is interpolated by :func:`lantian.layers.interpolate.interpolate` (the
+same function the in-memory pipeline calls for a whole quarter) on the chunk's lat/lon window,
+from the full station table of each of the chunk's days. Quarterly means are a dask reduction of
+that cube, and both are written to Zarr (or NetCDF) chunk by chunk: no step materialises the
+cube. It runs on whatever scheduler is active: dask's threads by default, or a
+``distributed.Client`` (``LocalCluster``, dask-jobqueue, Kubernetes…).
+
+* :func:`station_table` — ``daily_means`` output + station coordinates → :class:`Stations`.
+* :func:`daily_grids` — the lazy daily cube, variables ``pm25`` and ``pm25_uncertainty``.
+* :func:`quarterly_from_daily` — lazy quarterly means (``time`` = quarter start) with ``n_days``.
+* :func:`write` / :func:`run` — store to ``.zarr`` or ``.nc`` chunk by chunk.
+* :func:`connect` — a ``distributed.Client`` for ``"local"``, ``"local:N"`` or a scheduler
+  address (``tcp://host:8786``).
+* :func:`quarter_grids` — one in-memory 2-D grid per quarter in the layers contract (attrs
+  ``quarter``, ``method``), for ``writers.write_cog``/``write_cube`` and the tiles.
+
+A chunk's cells are independent of every other chunk's (interpolation reads only stations), so
+chunks never exchange data and the result does not depend on the chunking.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import xarray as xr
+from dask.array.core import PerformanceWarning
+
+from lantian.layers.grid import GridSpec
+from lantian.layers.interpolate import Options, interpolate
+from lantian.layers.periods import format_quarter, quarter_of
+from lantian.layers.writers import UNITS
+
+MIN_STATIONS = 3  # interpolate() needs three stations with distinct coordinates
+
+
+@dataclass(frozen=True)
+class Chunks:
+    """Chunk sizes of the daily cube: days, rows (lat) and columns (lon) per chunk.
+
+    The default (8 days × 512 × 512) is 8 MB per chunk and variable in float32, and a year of
+    the 0.01° China grid is 46 × 8 × 13 = 4,784 chunks."""
+
+    time: int = 8
+    lat: int = 512
+    lon: int = 512
+
+
+@dataclass(frozen=True)
+class Stations:
+    """Daily station means aligned with coordinates: ``values[day, station]`` (NaN = no valid
+    day), ``lon``/``lat`` per station, ``dates`` per day."""
+
+    dates: pd.DatetimeIndex
+    codes: tuple[str, ...]
+    lon: npt.NDArray[np.float64]
+    lat: npt.NDArray[np.float64]
+    values: npt.NDArray[np.float64]
+
+
+def station_table(daily: pd.DataFrame, stations: pd.DataFrame) -> Stations:
+    """Align ``daily`` (``observations.daily_means``: date × station code) with ``stations``
+    (``code, lon, lat`` and optionally ``status``: only ``ok`` rows are used, as in the
+    pipeline). Stations without coordinates or without any daily value are left out."""
+    table = stations
+    if "status" in table.columns:
+        table = table[table["status"] == "ok"]
+    table = table.dropna(subset=["lon", "lat"]).drop_duplicates("code").set_index("code")
+    codes = [code for code in daily.columns if code in table.index]
+    values = daily[codes].to_numpy(np.float64)
+    used = np.isfinite(values).any(axis=0)
+    codes = [code for code, keep in zip(codes, used, strict=True) if keep]
+    if len(codes) < MIN_STATIONS:
+        raise ValueError(f"need at least {MIN_STATIONS} located stations with daily values, "
+                         f"got {len(codes)}")
+    located = table.loc[codes]
+    return Stations(
+        dates=pd.DatetimeIndex(daily.index).normalize(),
+        codes=tuple(codes),
+        lon=located["lon"].to_numpy(np.float64),
+        lat=located["lat"].to_numpy(np.float64),
+        values=values[:, used],
+    )
+
+
+def daily_grids(
+    stations: Stations,
+    grid: GridSpec,
+    options: Options | None = None,
+    chunks: Chunks | None = None,
+) -> xr.Dataset:
+    """The lazy daily cube ``(time, lat, lon)``: ``pm25`` and ``pm25_uncertainty`` (float32,
+    µg/m³, NaN = no data), one dask chunk per ``chunks`` window. A day with fewer than three
+    stations is all NaN."""
+    opts = options or Options()
+    size = chunks or Chunks()
+    values = da.from_array(stations.values, chunks=(size.time, -1))
+    coords = da.from_array(np.column_stack([stations.lon, stations.lat]), chunks=-1)
+    days = da.from_array(stations.dates.to_numpy("datetime64[ns]"), chunks=size.time)
+    lats = da.from_array(grid.lats, chunks=size.lat)
+    lons = da.from_array(grid.lons, chunks=size.lon)
+    with warnings.catch_warnings():  # many more output chunks than inputs: that is the point
+        warnings.simplefilter("ignore", PerformanceWarning)
+        both = da.blockwise(
+            _block, "btyx",
+            values, "ts", coords, "sc", days, "t", lats, "y", lons, "x",
+            new_axes={"b": 2}, concatenate=True, dtype=np.float32,
+            meta=np.empty((0, 0, 0, 0), np.float32),
+            grid=grid, options=opts,
+        )
+    dims = ("time", "lat", "lon")
+    method = f"daily {opts.method}"
+    return xr.Dataset(
+        {
+            "pm25": (dims, both[0], {"units": UNITS, "long_name": "daily mean PM2.5"}),
+            "pm25_uncertainty": (dims, both[1], {
+                "units": UNITS, "long_name": f"daily PM2.5 uncertainty ({opts.method})"}),
+        },
+        coords={"time": stations.dates.to_numpy("datetime64[ns]"), "lat": grid.lats,
+                "lon": grid.lons},
+        attrs={"method": method, "n_stations": len(stations.codes)},
+    )
+
+
+def _block(
+    values: npt.NDArray[np.float64],
+    coords: npt.NDArray[np.float64],
+    days: npt.NDArray[np.datetime64],
+    lats: npt.NDArray[np.float64],
+    lons: npt.NDArray[np.float64],
+    *,
+    grid: GridSpec,
+    options: Options,
+) -> npt.NDArray[np.float32]:
+    """One chunk: ``interpolate`` each day's stations onto the chunk's window of ``grid``."""
+    out = np.full((2, len(days), len(lats), len(lons)), np.nan, np.float32)
+    if not (len(days) and len(lats) and len(lons)):
+        return out
+    window = _window(grid, lats, lons)
+    for i, day in enumerate(pd.DatetimeIndex(days)):
+        ok = np.isfinite(values[i])
+        distinct = np.unique(np.round(coords[ok], 6), axis=0)
+        if len(distinct) < MIN_STATIONS:
+            continue
+        ds = interpolate(coords[ok, 0], coords[ok, 1], values[i, ok], window, quarter_of(day),
+                         options).dataset
+        out[0, i] = ds["pm25"].to_numpy()
+        out[1, i] = ds["pm25_uncertainty"].to_numpy()
+    return out
+
+
+def _window(
+    grid: GridSpec, lats: npt.NDArray[np.float64], lons: npt.NDArray[np.float64]
+) -> GridSpec:
+    """The sub-grid of ``grid`` whose cell centres are ``lats`` × ``lons``."""
+    col = round((float(lons[0]) - grid.west) / grid.res - 0.5)
+    row = round((grid.north - float(lats[0])) / grid.res - 0.5)
+    return GridSpec(
+        west=round(grid.west + col * grid.res, 9),
+        south=round(grid.north - (row + len(lats)) * grid.res, 9),
+        east=round(grid.west + (col + len(lons)) * grid.res, 9),
+        north=round(grid.north - row * grid.res, 9),
+        res=grid.res,
+    )
+
+
+def quarterly_from_daily(daily: xr.Dataset, min_days: int = 1) -> xr.Dataset:
+    """Lazy quarterly means of a daily cube: ``time`` = quarter start, ``quarter`` label,
+    ``pm25`` = mean of the cell's days with a value, ``pm25_uncertainty`` = mean of those days'
+    uncertainty (a typical daily spread, not the error of the mean), ``n_days`` = how many
+    days had a value. Cells with fewer than ``min_days`` days are NaN."""
+    grids = daily[["pm25", "pm25_uncertainty"]]
+    means = grids.resample(time="QS").mean()
+    n_days = grids["pm25"].notnull().resample(time="QS").sum().astype(np.int16)
+    enough = n_days >= min_days
+    out = means.where(enough)
+    out["n_days"] = n_days
+    out["n_days"].attrs = {"long_name": "days with a daily value", "units": "1"}
+    out["pm25"].attrs = {"units": UNITS, "long_name": "quarterly mean of daily PM2.5",
+                         "cell_methods": "time: mean"}
+    out["pm25_uncertainty"].attrs = {"units": UNITS,
+                                     "long_name": "quarterly mean of daily PM2.5 uncertainty"}
+    starts = pd.DatetimeIndex(out["time"].to_numpy())
+    labels = np.array([format_quarter(t.year, t.quarter) for t in starts], object)
+    out = out.assign_coords(quarter=("time", labels))  # object: a stable Zarr v3 string dtype
+    out.attrs = {**daily.attrs, "min_days": min_days}
+    return out
+
+
+def write(ds: xr.Dataset, path: Path | str, *, compute: bool = True) -> Any:
+    """Store ``ds`` chunk by chunk to ``path`` (``.zarr`` directory or ``.nc`` NetCDF-4) and
+    return ``path``; with ``compute=False`` return the dask ``Delayed`` of the write instead.
+    A ``.zarr`` target may be an fsspec URL (``s3://bucket/cube.zarr``, needs ``s3fs``; every
+    worker writes its own chunks there)."""
+    url = isinstance(path, str) and "://" in path
+    target: Path | str = path if url else Path(path)
+    suffix = Path(str(path).rstrip("/")).suffix
+    encoding = {name: {"_FillValue": np.nan} for name in ds.data_vars
+                if np.issubdtype(ds[name].dtype, np.floating)}
+    ds = ds.copy()
+    for name in ds.variables:
+        ds[name].encoding = {}  # stale encodings (e.g. from an opened file) would conflict
+    if suffix == ".zarr":
+        if not compute:
+            return ds.to_zarr(target, mode="w", compute=False, encoding=encoding,
+                              consolidated=False)
+        ds.to_zarr(target, mode="w", encoding=encoding, consolidated=False)
+    elif suffix == ".nc" and not url:
+        for name in encoding:
+            encoding[name].update(zlib=True, complevel=4)
+        delayed = ds.to_netcdf(target, format="NETCDF4", engine="netcdf4", encoding=encoding,
+                               compute=compute)
+        if not compute:
+            return delayed
+    else:
+        raise ValueError(f"write to a .zarr path or URL or a local .nc path, not {path}")
+    return target
+
+
+def run(
+    stations: Stations,
+    grid: GridSpec,
+    quarterly_path: Path | str,
+    *,
+    daily_path: Path | str | None = None,
+    options: Options | None = None,
+    chunks: Chunks | None = None,
+    min_days: int = 1,
+) -> xr.Dataset:
+    """Daily grids → quarterly means → ``quarterly_path`` (and the daily cube to
+    ``daily_path`` when given), in one dask computation so each daily chunk is interpolated
+    once. Returns the lazy daily cube."""
+    daily = daily_grids(stations, grid, options, chunks)
+    quarterly = quarterly_from_daily(daily, min_days)
+    writes = [write(quarterly, quarterly_path, compute=False)]
+    if daily_path is not None:
+        writes.append(write(daily, daily_path, compute=False))
+    dask.compute(*writes)
+    return daily
+
+
+def quarter_grids(quarterly: xr.Dataset) -> Iterator[xr.Dataset]:
+    """One in-memory 2-D grid per quarter (``pm25``, ``pm25_uncertainty``, ``n_days``; attrs
+    ``quarter``, ``method``, ``n_stations``) — the layers contract of a quarterly grid, for
+    ``writers.write_cog``/``write_cube`` and ``tiles.raster``."""
+    for i in range(quarterly.sizes["time"]):
+        one = quarterly.isel(time=i).compute()
+        quarter = str(one["quarter"].item())
+        yield one.drop_vars(["time", "quarter"]).assign_attrs(
+            quarter=quarter, method=str(quarterly.attrs.get("method", "")),
+            n_stations=int(quarterly.attrs.get("n_stations", 0)),
+        )
+
+
+@contextmanager
+def connect(scheduler: str | None, memory_limit: str = "auto") -> Iterator[Any]:
+    """Run the enclosed dask computations on a cluster: ``None`` = dask's local threads (no
+    cluster), ``"local"`` / ``"local:N"`` = a ``LocalCluster`` of N (default 2) one-thread
+    worker processes, anything else = the address of a running scheduler."""
+    if scheduler is None:
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local" or scheduler.startswith("local:"):
+        workers = int(scheduler.partition(":")[2] or 2)
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          memory_limit=memory_limit, dashboard_address=":0") as cluster, \
+                Client(cluster) as client:
+            yield client
+    else:
+        with Client(scheduler) as client:
+            yield client
