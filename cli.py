@@ -127,11 +127,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     release: Annotated[str | None, typer.Option(help="Release id (default: current).")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes (one per core for tiles).")
+    ] = 1,
 ) -> None:
     """Serve a built release: tiles, API and the web map."""
     from lantian.server.app import run
 
-    run(Settings(data_dir=data_dir, host=host, port=port, release=release))
+    run(Settings(data_dir=data_dir, host=host, port=port, release=release), workers=workers)
 
 
 class EmbedMode(StrEnum):

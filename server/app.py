@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from .downloads import downloads_router
 from .embed import embed_router
 from .errors import add_exception_handlers
 from .extract import extract_router
+from .fastpath import TileFastPath
 from .preview import preview_router
 from .registry import ReleaseRegistry
 from .tiles import tile_router
@@ -44,6 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     add_exception_handlers(app)
+    app.add_middleware(TileFastPath, settings=settings)
     app.include_router(tile_router(settings))
     app.include_router(api_router(settings))
     app.include_router(downloads_router(settings))
@@ -59,8 +62,22 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def run(settings: Settings) -> None:
-    """Serve the app with uvicorn on ``settings.host:settings.port``."""
+def create_app_from_env() -> FastAPI:
+    """``create_app`` with settings from ``LANTIAN_*`` variables (what uvicorn workers import)."""
+    return create_app(Settings())
+
+
+def run(settings: Settings, workers: int = 1) -> None:
+    """Serve the app with uvicorn on ``settings.host:settings.port`` in ``workers`` processes."""
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        return
+    values = settings.model_dump(exclude_none=True)
+    values["data_dir"] = Path(values["data_dir"]).resolve()
+    os.environ.update({f"LANTIAN_{name.upper()}": str(v) for name, v in values.items()})
+    uvicorn.run(
+        "lantian.server.app:create_app_from_env", factory=True, workers=workers,
+        host=settings.host, port=settings.port, log_level="info",
+    )  # fmt: skip

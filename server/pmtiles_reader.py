@@ -54,7 +54,7 @@ def _leaf_cache(
 class PMTilesArchive:
     """One archive file, opened once; thread-safe (``os.pread`` and ``lru_cache``)."""
 
-    def __init__(self, path: Path, leaf_cache_size: int = 64) -> None:
+    def __init__(self, path: Path, max_cached_leaves: int = 512) -> None:
         self._fd = -1
         self._fd = os.open(path, os.O_RDONLY)
         try:
@@ -66,7 +66,10 @@ class PMTilesArchive:
         except Exception:
             self.close()
             raise
-        self._leaf = _leaf_cache(weakref.ref(self), leaf_cache_size)
+        # Every leaf the root points at, up to a bound: a random tile request then never
+        # re-reads a directory (a leaf holds up to a few thousand entries, ~0.5 MB parsed).
+        leaves = sum(1 for entry in self.root if entry.run_length == 0)
+        self._leaf = _leaf_cache(weakref.ref(self), max(1, min(leaves, max_cached_leaves)))
 
     @property
     def tile_type(self) -> TileType:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -51,6 +53,49 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
+@dataclass(frozen=True)
+class TileAnswer:
+    """What a tile request is answered with: 200 with bytes, 204 (no tile) or 304."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes = b""
+    media_type: str | None = None
+
+
+def tile_answer(
+    release: Release,
+    layer: LayerInfo,
+    key: str,
+    zxy: tuple[int, int, int],
+    if_none_match: str | None,
+    cache_control: str,
+) -> TileAnswer:
+    """The answer for tile ``zxy`` of ``layer`` (quarter or ``all`` as ``key``); NotFoundError
+    outside the layer's zooms or bounds."""
+    z, x, y = zxy
+    archive = release.archive(layer, key)
+    minzoom = max(layer.minzoom, archive.minzoom)
+    maxzoom = min(layer.maxzoom, archive.maxzoom)
+    if not minzoom <= z <= maxzoom:
+        raise NotFoundError(f"zoom {z} outside {minzoom}–{maxzoom}")
+    if not _intersects(tile_bounds(z, x, y), layer.bounds):
+        raise NotFoundError("tile outside the layer bounds")
+    headers = {"Cache-Control": cache_control}
+    ref = archive.locate(z, x, y)
+    if ref is None:
+        return TileAnswer(204, headers)
+    sha = release.files[layer.files[key]].sha256[:16]
+    etag = f'"{release.id}-{sha}-{ref.offset:x}-{ref.length:x}"'
+    headers["ETag"] = etag
+    if etag_matches(if_none_match, etag):
+        return TileAnswer(304, headers)
+    if encoding := ENCODINGS.get(archive.tile_compression):
+        headers["Content-Encoding"] = encoding
+    media = TILE_MEDIA.get(archive.tile_type, "application/octet-stream")
+    return TileAnswer(200, headers, archive.read(ref), media)
+
+
 def attribution(release: Release) -> str:
     return " | ".join(html.escape(str(s.get("attribution", ""))) for s in release.sources)
 
@@ -66,26 +111,11 @@ def tile_router(settings: Settings) -> APIRouter:
     def serve(
         release: Release, layer: LayerInfo, key: str, tile: TileParams, request: Request
     ) -> Response:
-        archive = release.archive(layer, key)
-        minzoom = max(layer.minzoom, archive.minzoom)
-        maxzoom = min(layer.maxzoom, archive.maxzoom)
-        if not minzoom <= tile.z <= maxzoom:
-            raise NotFoundError(f"zoom {tile.z} outside {minzoom}–{maxzoom}")
-        if not _intersects(tile_bounds(tile.z, tile.x, tile.y), layer.bounds):
-            raise NotFoundError("tile outside the layer bounds")
-        headers = {"Cache-Control": settings.tile_cache_control}
-        ref = archive.locate(tile.z, tile.x, tile.y)
-        if ref is None:
-            return Response(status_code=204, headers=headers)
-        sha = release.files[layer.files[key]].sha256[:16]
-        etag = f'"{release.id}-{sha}-{ref.offset:x}-{ref.length:x}"'
-        headers["ETag"] = etag
-        if etag_matches(request.headers.get("if-none-match"), etag):
-            return Response(status_code=304, headers=headers)
-        if encoding := ENCODINGS.get(archive.tile_compression):
-            headers["Content-Encoding"] = encoding
-        media = TILE_MEDIA.get(archive.tile_type, "application/octet-stream")
-        return Response(archive.read(ref), media_type=media, headers=headers)
+        answer = tile_answer(
+            release, layer, key, (tile.z, tile.x, tile.y),
+            request.headers.get("if-none-match"), settings.tile_cache_control,
+        )  # fmt: skip
+        return Response(answer.body, answer.status, dict(answer.headers), answer.media_type)
 
     def kind(release: Release, layer_id: str, expected: str) -> LayerInfo:
         layer = release.layer(layer_id)
