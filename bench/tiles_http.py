@@ -11,9 +11,9 @@ For one release (default ``/tmp/lt-var``, i.e. its ``current`` link) this
    under the same URL paths lantian serves, and serves it with Debian's nginx (own config:
    ``worker_processes auto``, ``access_log off``, ``sendfile``, gzip ``Content-Encoding``
    on ``.pbf`` as lantian sends it);
-3. serves the release with lantian: ``lantian serve`` as shipped (access log on), and uvicorn
-   with the same app, ``--no-access-log``, 1 and 2 workers (and 2 workers with uvloop and
-   httptools, installed with pip into a scratch directory, not into the venv);
+3. serves the release with lantian: ``lantian serve`` as shipped (uvicorn with uvloop and
+   httptools, access log on) with 1 and 2 workers, and, for comparison, uvicorn's pure-Python
+   h11 + asyncio stack;
 4. runs wrk (64 connections, rotating over the address lists) against each server: req/s,
    p50/p90/p99 latency, errors;
 5. measures in-process baselines: ``PMTilesArchive.locate + read`` per second over the same
@@ -62,7 +62,6 @@ from lantian.tiles.raster import tile_range
 
 BENCH = Path(__file__).resolve().parent
 VENV_BIN = ROOT / ".venv" / "bin"
-EXTRAS = Path(tempfile.gettempdir()) / "lantian-bench-extras"
 VECTOR_LAYERS = ("enterprises", "boundaries")
 
 
@@ -237,7 +236,8 @@ def pread_per_request(data_dir: Path, sets: dict[str, list[Address]], n: int) ->
 def leaf_archive_check(tmp: Path, n_tiles: int, seed: int = 7) -> dict[str, Any]:
     """A synthetic archive large enough to need leaf directories (sparse tile ids, ~4096
     entries per leaf): ``os.pread`` calls and µs per tile for a warm pass over tiles of a few
-    leaves and over tiles spread at random across every leaf (the reader's leaf LRU holds 64)."""
+    leaves and over tiles spread at random across every leaf (the reader caches every leaf of
+    the root, up to 512)."""
     path = tmp / "leaves.pmtiles"
     rng = random.Random(seed)
     ids: list[int] = []
@@ -257,7 +257,7 @@ def leaf_archive_check(tmp: Path, n_tiles: int, seed: int = 7) -> dict[str, Any]
     few = [tileid_to_zxy(i) for i in ids[:2000]]
     spread = [tileid_to_zxy(i) for i in rng.sample(ids, 2000)]
     result: dict[str, Any] = {"tiles": n_tiles, "leaf_directories": leaves,
-                              "leaf_cache_size": 64}
+                              "leaf_cache_size": min(leaves, 512)}
     for name, sample in (("few_leaves", few), ("all_leaves_random", spread)):
         for z, x, y in sample:  # cold pass
             archive.read(archive.locate(z, x, y))  # type: ignore[arg-type]
@@ -292,17 +292,6 @@ def ensure_tools() -> dict[str, str]:
     wrk_v = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
     return {"nginx": nginx, "nginx_version": version,
             "wrk_version": (wrk_v.stdout or wrk_v.stderr).splitlines()[0]}
-
-
-def ensure_uvloop() -> bool:
-    """uvloop + httptools in a scratch directory (``pip install --target``), not the venv."""
-    if (EXTRAS / "uvloop").is_dir() and (EXTRAS / "httptools").is_dir():
-        return True
-    result = subprocess.run(
-        [str(VENV_BIN / "python"), "-m", "pip", "install", "--quiet", "--target", str(EXTRAS),
-         "uvloop", "httptools"], check=False,
-    )
-    return result.returncode == 0
 
 
 def free_port() -> int:
@@ -385,9 +374,7 @@ class Server:
             self.process.wait()
 
 
-def servers(
-    data_dir: Path, static: Path, tmp: Path, nginx: str, *, uvloop: bool, quick: bool
-) -> list[Server]:
+def servers(data_dir: Path, static: Path, tmp: Path, nginx: str, *, quick: bool) -> list[Server]:
     env = {**os.environ, "LANTIAN_DATA_DIR": str(data_dir)}
     env.pop("PYTHONPATH", None)
     ready = "/healthz"
@@ -397,27 +384,24 @@ def servers(
     out = [Server("nginx (static files)", [nginx, "-c", str(conf), "-p", str(tmp), "-e",
                                            str(tmp / "error.log")], dict(os.environ),
                   "/", nginx_port)]
-    if not quick:
-        port = free_port()
-        out.append(Server("lantian serve (CLI: 1 process, access log on)",
-                          [str(VENV_BIN / "lantian"), "serve", "--data-dir", str(data_dir),
-                           "--port", str(port)], env, ready, port))
 
-    def uvicorn(workers: int, extra: list[str]) -> list[str]:
-        return [str(VENV_BIN / "python"), "-m", "uvicorn", "asgi_app:create", "--factory",
-                "--app-dir", str(BENCH), "--host", "127.0.0.1", "--port", str(port),
-                "--workers", str(workers), "--no-access-log", "--log-level", "warning",
-                *extra]
+    def lantian(workers: int) -> list[str]:
+        return [str(VENV_BIN / "lantian"), "serve", "--data-dir", str(data_dir),
+                "--port", str(port), "--workers", str(workers)]
 
     port = free_port()
-    out.append(Server("lantian uvicorn, 1 worker", uvicorn(1, []), env, ready, port))
+    out.append(Server("lantian serve (as shipped: 1 process, access log on)", lantian(1), env,
+                      ready, port))
     port = free_port()
-    out.append(Server("lantian uvicorn, 2 workers", uvicorn(2, []), env, ready, port))
-    if uvloop:
+    out.append(Server("lantian serve --workers 2", lantian(2), env, ready, port))
+    if not quick:  # the pure-Python HTTP stack, for comparison: uvicorn's h11 + asyncio
         port = free_port()
-        out.append(Server("lantian uvicorn, 2 workers, uvloop+httptools",
-                          uvicorn(2, ["--loop", "uvloop", "--http", "httptools"]),
-                          {**env, "PYTHONPATH": str(EXTRAS)}, ready, port))
+        out.append(Server(
+            "lantian on uvicorn h11 + asyncio, 1 worker",
+            [str(VENV_BIN / "python"), "-m", "uvicorn", "asgi_app:create", "--factory",
+             "--app-dir", str(BENCH), "--host", "127.0.0.1", "--port", str(port),
+             "--no-access-log", "--log-level", "warning", "--loop", "asyncio", "--http", "h11"],
+            env, ready, port))
     # nginx serves "/" as a 403/404 without an index: probe a real tile instead
     return out
 
@@ -485,7 +469,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return report
 
     report["tools"] = ensure_tools()
-    uvloop = not args.no_uvloop and ensure_uvloop()
     tmp = Path(tempfile.mkdtemp(prefix="lantian-bench-http-"))
     os.chmod(tmp, 0o755)  # nginx workers (www-data) must read the static tree
     running: list[Server] = []
@@ -503,7 +486,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         reference: list[bytes] = []
         # Every server runs at once (idle ones cost nothing); the wrk runs are interleaved
         # round by round, so a change of background load hits all servers alike.
-        for server in servers(data_dir, static, tmp, report["tools"]["nginx"], uvloop=uvloop,
+        for server in servers(data_dir, static, tmp, report["tools"]["nginx"],
                               quick=args.quick):
             if server.name.startswith("nginx"):
                 server.ready_path = sets["hits"][0].path
@@ -593,7 +576,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--raw-seconds", type=float, default=2.0)
     parser.add_argument("--pread-sample", type=int, default=300)
     parser.add_argument("--leaf-tiles", type=int, default=300_000)
-    parser.add_argument("--no-uvloop", action="store_true")
     parser.add_argument("--no-http", action="store_true", help="in-process parts only")
     parser.add_argument("--quick", action="store_true",
                         help="3 s runs, fewer servers and addresses")

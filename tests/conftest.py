@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_helper(name: str, path: Path) -> ModuleType:
+    """Import a helper file of the tests by path, once, as ``sys.modules[name]``."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+# Loaded before any other conftest, so tests and conftests just `import` them.
+load_helper("lantian_fixture_release", Path(__file__).with_name("server") / "fixture_release.py")
+load_helper("lantian_small_inputs", Path(__file__).with_name("small_inputs.py"))
 
 
 @pytest.fixture(scope="session")

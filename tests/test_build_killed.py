@@ -9,7 +9,6 @@ temp release reaches a chosen point, or once the build pauses before a chosen fu
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import io
 import os
 import shutil
@@ -20,7 +19,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import mapbox_vector_tile
 import pytest
@@ -38,16 +36,7 @@ SCRIPT = Path(__file__).with_name("small_inputs.py")
 TITLE = "Small test release, second build"
 
 
-def _load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"lantian_tests_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-small = _load(SCRIPT)
+import lantian_small_inputs as small  # noqa: E402 (registered by tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,13 @@ Each case starts from a copy of one small good release (tests/small_inputs.py, a
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import ModuleType
 
+import lantian_small_inputs as small  # registered by tests/conftest.py
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,20 +31,6 @@ from lantian.server.errors import ReleaseUnavailableError
 from lantian.server.release import open_release
 from lantian.settings import Settings
 from lantian.tiles.release import ReleaseStore, verify_release
-
-
-def _load(name: str) -> ModuleType:
-    path = Path(__file__).with_name(name)
-    spec = importlib.util.spec_from_file_location(f"lantian_tests_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-small = _load("small_inputs.py")
-
 
 # --------------------------------------------------------------------------- the good release
 

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import gzip
 import hashlib
-import importlib.util
 import json
 import os
 import random
@@ -24,29 +23,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import lantian_fixture_release as builder  # registered by tests/conftest.py
 from pmtiles.reader import MmapSource, Reader
 from pmtiles.tile import Compression, TileType
 
-
-def _load_builder() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "server" / "fixture_release.py"
-    name = "lantian_fixture_release"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-builder = _load_builder()
 B_ID = "20300101T000000Z-b"
 
 

@@ -4,12 +4,9 @@ an app, a TestClient and the OpenAPI schema for schemathesis."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -23,20 +20,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[2]
 XSS = '"><img src=x onerror=alert(1)><script>alert(1)</script>'
 
 
-def _load_builder() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "server" / "fixture_release.py"
-    name = "lantian_fixture_release"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-builder = _load_builder()
+import lantian_fixture_release as builder  # noqa: E402 (registered by tests/conftest.py)
 
 
 @pytest.fixture(scope="session")

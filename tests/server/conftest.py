@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 
+import lantian_fixture_release as builder  # registered by tests/conftest.py
 import pytest
 from fastapi.testclient import TestClient
 
 from lantian.server.app import create_app
 from lantian.settings import Settings
-
-
-def _load_builder() -> ModuleType:
-    path = Path(__file__).with_name("fixture_release.py")
-    spec = importlib.util.spec_from_file_location("lantian_fixture_release", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-builder = _load_builder()
 
 
 @pytest.fixture(scope="session")

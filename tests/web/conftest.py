@@ -3,38 +3,20 @@ Debian Chromium and a click-at-coordinates helper."""
 
 from __future__ import annotations
 
-import importlib.util
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 
+import lantian_fixture_release as builder  # registered by tests/conftest.py
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from lantian.server.app import create_app
 from lantian.settings import Settings
-
-
-def _load_builder() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "server" / "fixture_release.py"
-    name = "lantian_fixture_release"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-builder = _load_builder()
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
