@@ -597,3 +597,15 @@ def build_release(data_dir: Path) -> FixtureRelease:
     )
     os.symlink(Path("releases") / RELEASE_ID, data_dir / "current")
     return FixtureRelease(data_dir, root, RELEASE_ID, manifest)
+
+
+def with_enterprise_name(release: Any, index: int, name: str) -> Any:
+    """A copy of a loaded ``lantian.server.release.Release`` whose plant ``index`` is renamed."""
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    features = list(release.enterprises.features)
+    feature = dict(features[index])
+    feature["properties"] = MappingProxyType({**feature["properties"], "name": name})
+    features[index] = MappingProxyType(feature)
+    return replace(release, enterprises=replace(release.enterprises, features=tuple(features)))

@@ -6,11 +6,10 @@ import html
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
+import lantian_fixture_release as builder  # registered by tests/conftest.py
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -52,14 +51,6 @@ def _config(page: str) -> dict[str, Any]:
     match = re.search(r"\}\)\(map_[0-9a-f]+, (\{.*\})\);\s*$", page, re.MULTILINE)
     assert match, "embed config not found"
     return json.loads(match.group(1))
-
-
-def _with_name(release: Release, index: int, name: str) -> Release:
-    features = list(release.enterprises.features)
-    feature = dict(features[index])
-    feature["properties"] = MappingProxyType({**feature["properties"], "name": name})
-    features[index] = MappingProxyType(feature)
-    return replace(release, enterprises=replace(release.enterprises, features=tuple(features)))
 
 
 def test_script_json_cannot_close_the_script() -> None:
@@ -131,7 +122,7 @@ def test_linked_references_only_the_server(release: Release) -> None:
 
 
 def test_record_text_and_title_are_escaped(release: Release) -> None:
-    evil = _with_name(release, 0, EVIL)  # 首钢京唐钢铁, in Hebei
+    evil = builder.with_enterprise_name(release, 0, EVIL)  # 首钢京唐钢铁, in Hebei
     built = embed_map(evil, EmbedView(quarter="2019Q1", bbox=(110, 34, 122, 43), title=EVIL))
     page = built.html
     assert "window.__pwned" in page

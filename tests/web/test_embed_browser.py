@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
+import lantian_fixture_release as builder  # registered by tests/conftest.py
 import pytest
 from playwright.sync_api import Browser, Page, Route
 
 from lantian.server.embed import EmbedView, embed_map
-from lantian.server.release import Release, open_release
+from lantian.server.release import open_release
 
 pytestmark = pytest.mark.browser
 
 SHOTS = Path(os.environ.get("LANTIAN_SHOTS", "/tmp"))
 EVIL = "</script><script>window.__pwned=1</script>钢"
 READY = "window.lantianEmbed && window.lantianEmbed.ready"
-
-
-def _with_name(release: Release, index: int, name: str) -> Release:
-    features = list(release.enterprises.features)
-    feature = dict(features[index])
-    feature["properties"] = MappingProxyType({**feature["properties"], "name": name})
-    features[index] = MappingProxyType(feature)
-    return replace(release, enterprises=replace(release.enterprises, features=tuple(features)))
 
 
 def _watch(page: Page) -> dict[str, list[str]]:
@@ -55,7 +46,8 @@ def _open_popup(page: Page, name: str) -> str:
 
 
 def test_standalone_opens_offline(browser: Browser, web_release, tmp_path: Path) -> None:
-    release = _with_name(open_release(web_release.root), 0, EVIL)  # 首钢京唐钢铁, cited
+    # Plant 0 is 首钢京唐钢铁, a cited plant.
+    release = builder.with_enterprise_name(open_release(web_release.root), 0, EVIL)
     try:
         built = embed_map(release, EmbedView(quarter="2019Q1", bbox=(110.0, 34.0, 122.0, 43.0)))
     finally:
