@@ -45,11 +45,12 @@ from .tiles import base_url
 from .view import (
     INDUSTRY_COLOURS,
     OTHER_COLOUR,
-    QUARTER_MONTHS,
     colormap_doc,
     default_extent,
     describe_view,
     quarter_label,
+    quarter_month_span,
+    release_stamp,
 )
 
 if TYPE_CHECKING:
@@ -245,10 +246,8 @@ def describe_filters(view: EmbedView, resolved: ResolvedView) -> EnterpriseFilte
 
 def data_date(release: Release, quarter: str) -> str:
     """``2019 Q1 (Jan–Mar) · release r-…, built 2026-11-23``."""
-    year, _, q = quarter.partition("Q")
-    created = str(release.manifest.get("created") or "")[:10]
-    text = f"Data: {year} Q{q} ({QUARTER_MONTHS.get(q, '')}) · release {release.id}"
-    return text + (f", built {created}" if created else "")
+    span = quarter_month_span(quarter)
+    return f"Data: {quarter_label(quarter)} ({span}) · {release_stamp(release)}"
 
 
 # ---- markers ---------------------------------------------------------------------------------

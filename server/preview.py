@@ -38,13 +38,14 @@ from .tiles import etag_matches
 from .view import (
     INDUSTRY_COLOURS,
     OTHER_COLOUR,
-    QUARTER_MONTHS,
     BBox,
     ViewDescription,
     colormap_doc,
     describe_view,
     quarter_label,
+    quarter_month_span,
     raster_layer,
+    release_stamp,
 )
 
 RENDER_VERSION = "2"  # part of the ETag: bump when the drawing changes
@@ -447,10 +448,9 @@ class Layout:
 
 
 def data_date(release: Release, quarter: str) -> str:
-    year, _, q = quarter.partition("Q")
-    created = str(release.manifest.get("created") or "")[:10]
-    text = f"{QUARTER_MONTHS.get(q, '')} {year}".strip()
-    return f"{text} · release {release.id}" + (f", built {created}" if created else "")
+    """``Jan–Mar 2019 · release r-…, built 2026-11-23``."""
+    text = f"{quarter_month_span(quarter)} {quarter.partition('Q')[0]}".strip()
+    return f"{text} · {release_stamp(release)}"
 
 
 def render_preview(

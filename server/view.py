@@ -151,6 +151,17 @@ def quarter_label(quarter: str) -> str:
     return quarter.replace("Q", " Q")
 
 
+def quarter_month_span(quarter: str) -> str:
+    """``2019Q1`` → ``Jan–Mar``."""
+    return QUARTER_MONTHS.get(quarter.partition("Q")[2], "")
+
+
+def release_stamp(release: Release) -> str:
+    """``release r-…, built 2026-11-23`` (the build date when the manifest has one)."""
+    created = str(release.manifest.get("created") or "")[:10]
+    return f"release {release.id}" + (f", built {created}" if created else "")
+
+
 def _degrees(value: float, positive: str, negative: str) -> str:
     return f"{abs(value):.1f}°{positive if value >= 0 else negative}"
 
