@@ -72,6 +72,7 @@ def write_catalog(
     sources: Sequence[Source],
 ) -> dict[str, str]:
     """Write ``root/stac/``; returns a title for every asset file and every STAC file."""
+    root = root.resolve()  # pystac makes hrefs absolute: a relative --data-dir must match them
     catalog = pystac.Catalog(id=CATALOG_ID, title=title, description=description)
     titles: dict[str, str] = {}
     for spec in collections:

@@ -153,3 +153,15 @@ def test_catalog_is_deterministic(catalog_dir: tuple[Path, dict[str, str]]) -> N
     shutil.rmtree(root / "stac")
     write_catalog(root, "Test release", "Every file", SPECS, SOURCES)
     assert {p: p.read_bytes() for p in sorted((root / "stac").rglob("*.json"))} == before
+
+
+def test_a_relative_release_dir_gives_the_same_catalog(
+    catalog_dir: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lantian build --data-dir var` passes a relative path (make demo does)."""
+    root, titles = catalog_dir
+    before = {p: p.read_bytes() for p in sorted((root / "stac").rglob("*.json"))}
+    shutil.rmtree(root / "stac")
+    monkeypatch.chdir(root.parent)
+    assert write_catalog(Path(root.name), "Test release", "Every file", SPECS, SOURCES) == titles
+    assert {p: p.read_bytes() for p in sorted((root / "stac").rglob("*.json"))} == before
