@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     embed_max_markers: int = Field(5_000, ge=1, description="Plants per embed (/embed).")
     embed_max_overlay_side: int = Field(2_048, ge=16, description="PM2.5 overlay px a side.")
     tile_cache_control: str = "public, max-age=86400"
+    tile_cache_bytes: int = Field(
+        64 * 2**20, ge=0, description="Ready tile answers kept in memory, per server process."
+    )
     public_url: str | None = Field(None, description="Absolute base URL used in TileJSON.")
 
     @property

@@ -1,6 +1,5 @@
 """ASGI factory for ``uvicorn --factory asgi_app:create`` (settings from ``LANTIAN_*``), so the
-benchmark can run lantian with ``--workers N``, ``--no-access-log`` and other uvicorn options
-that ``lantian serve`` does not expose."""
+benchmark can compare ``lantian serve`` (Granian) with the same app on uvicorn."""
 
 from __future__ import annotations
 

@@ -11,9 +11,9 @@ For one release (default ``/tmp/lt-var``, i.e. its ``current`` link) this
    under the same URL paths lantian serves, and serves it with Debian's nginx (own config:
    ``worker_processes auto``, ``access_log off``, ``sendfile``, gzip ``Content-Encoding``
    on ``.pbf`` as lantian sends it);
-3. serves the release with lantian: ``lantian serve`` as shipped (uvicorn with uvloop and
-   httptools, access log on) with 1 and 2 workers, and, for comparison, uvicorn's pure-Python
-   h11 + asyncio stack;
+3. serves the release with lantian: ``lantian serve`` as shipped (Granian, access log off) with
+   1 and 2 workers, with 2 workers and ``--access-log``, and, for comparison, the same app on
+   uvicorn (uvloop + httptools, 2 workers, no access log), the server before Granian;
 4. runs wrk (64 connections, rotating over the address lists) against each server: req/s,
    p50/p90/p99 latency, errors;
 5. measures in-process baselines: ``PMTilesArchive.locate + read`` per second over the same
@@ -385,22 +385,24 @@ def servers(data_dir: Path, static: Path, tmp: Path, nginx: str, *, quick: bool)
                                            str(tmp / "error.log")], dict(os.environ),
                   "/", nginx_port)]
 
-    def lantian(workers: int) -> list[str]:
+    def lantian(workers: int, *extra: str) -> list[str]:
         return [str(VENV_BIN / "lantian"), "serve", "--data-dir", str(data_dir),
-                "--port", str(port), "--workers", str(workers)]
+                "--port", str(port), "--workers", str(workers), *extra]
 
     port = free_port()
-    out.append(Server("lantian serve (as shipped: 1 process, access log on)", lantian(1), env,
-                      ready, port))
+    out.append(Server("lantian serve (as shipped: 1 process)", lantian(1), env, ready, port))
     port = free_port()
     out.append(Server("lantian serve --workers 2", lantian(2), env, ready, port))
-    if not quick:  # the pure-Python HTTP stack, for comparison: uvicorn's h11 + asyncio
+    if not quick:
         port = free_port()
+        out.append(Server("lantian serve --workers 2 --access-log",
+                          lantian(2, "--access-log"), env, ready, port))
+        port = free_port()  # the same app on the server lantian used before Granian
         out.append(Server(
-            "lantian on uvicorn h11 + asyncio, 1 worker",
+            "lantian on uvicorn (uvloop + httptools), 2 workers",
             [str(VENV_BIN / "python"), "-m", "uvicorn", "asgi_app:create", "--factory",
              "--app-dir", str(BENCH), "--host", "127.0.0.1", "--port", str(port),
-             "--no-access-log", "--log-level", "warning", "--loop", "asyncio", "--http", "h11"],
+             "--no-access-log", "--log-level", "warning", "--workers", "2"],
             env, ready, port))
     # nginx serves "/" as a 403/404 without an index: probe a real tile instead
     return out

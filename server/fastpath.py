@@ -1,27 +1,36 @@
-"""Tile hits answered below the framework: plain ASGI, no routing or dependency machinery.
+"""Tile requests answered before the framework: plain ASGI and a cache of ready answers.
 
-A map view asks for dozens of tiles at once, and FastAPI's per-request work (routing, validating
-dependencies, a threadpool hop for a 50 µs read) costs twenty times the lookup. This middleware
+A map view asks for dozens of tiles at once, and FastAPI's per-request work (telemetry checks,
+middleware, routing, validating dependencies, a threadpool hop for a 50 µs read) costs twenty
+times the lookup. ``TileFastPath`` wraps the whole application (see ``app.LantianApp``) and
 answers a ``GET`` of a well-formed tile address (optionally ``?release=<id>``) with the same
 ``tile_answer`` as the routes, and a tile the layer does not cover with the same 404 as the
 errors module; anything else goes on to the app (parameter checks, other errors, the OpenAPI
 document).
+
+Answers (200, 204 and the out-of-bounds 404) are kept ready to send, headers encoded, in an LRU
+cache per process keyed by release id and path, within ``settings.tile_cache_bytes``. A release
+id names immutable content, so a cached answer never goes stale; a new ``current`` release
+simply uses new keys. ``If-None-Match`` is compared with the cached ETag on every request.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from starlette.responses import JSONResponse
+from cachetools import LRUCache
+from starlette.datastructures import State
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..settings import Settings
 from .deps import MAX_ZOOM, RELEASE_PATTERN
 from .errors import NotFoundError
 from .registry import ReleaseRegistry
-from .release import ALL
-from .tiles import TileAnswer, tile_answer
+from .release import ALL, Release
+from .tiles import etag_matches, tile_answer
 
 TILE_PATH = re.compile(
     r"^/tiles/(?P<layer>[A-Za-z0-9][A-Za-z0-9_.-]{0,63})/(?:(?P<quarter>\d{4}Q[1-4])/)?"
@@ -29,51 +38,107 @@ TILE_PATH = re.compile(
 )
 KINDS = {"png": "raster", "pbf": "vector"}
 RELEASE_ID = re.compile(RELEASE_PATTERN)
+ENTRY_OVERHEAD = 512  # bytes a cached answer costs besides its body (key, headers, object)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyAnswer:
+    """A tile answer encoded for ASGI, plus its 304 form when it has an ETag."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    etag: str | None = None
+    not_modified: list[tuple[bytes, bytes]] | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + ENTRY_OVERHEAD
+
+
+def ready(status: int, headers: dict[str, str], body: bytes, media: str | None) -> ReadyAnswer:
+    """Encode an answer with Starlette's ``Response`` (content-length and type as it sets them)."""
+    response = Response(body, status, headers, media)
+    etag = headers.get("ETag")
+    if etag is None:
+        return ReadyAnswer(status, response.raw_headers, body)
+    unchanged = Response(None, 304, {"Cache-Control": headers["Cache-Control"], "ETag": etag})
+    return ReadyAnswer(status, response.raw_headers, body, etag, unchanged.raw_headers)
+
+
+def not_found(message: str) -> ReadyAnswer:
+    """The errors module's 404 for a tile outside the layer's zooms or bounds."""
+    response = JSONResponse({"detail": message}, status_code=404)
+    return ReadyAnswer(404, response.raw_headers, bytes(response.body))
 
 
 class TileFastPath:
-    """ASGI middleware serving tile hits (200, 204, 304) straight from the release."""
+    """ASGI wrapper serving tile answers straight from the release, through a cache.
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    ``state`` is the application's state, where the lifespan puts the release registry.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings, state: State) -> None:
         self.app = app
+        self.state = state
         self.cache_control = settings.tile_cache_control
+        self.cache: LRUCache[tuple[str, str], ReadyAnswer] = LRUCache(
+            settings.tile_cache_bytes, getsizeof=lambda answer: answer.size
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        match = (
-            TILE_PATH.match(scope["path"])
-            if scope["type"] == "http" and scope["method"] == "GET"
-            else None
-        )
-        try:
-            answer = self._answer(scope, match) if match else None
-        except NotFoundError as e:  # outside the layer's zooms or bounds: a missing-tile flood
-            await JSONResponse({"detail": str(e)}, status_code=404)(scope, receive, send)
-            return
+        answer = None
+        if scope["type"] == "http" and scope["method"] == "GET":
+            path: str = scope["path"]
+            if path.startswith("/tiles/"):
+                answer = self._cached(scope, path)
         if answer is None:
             await self.app(scope, receive, send)
             return
-        headers = [(k.lower().encode(), v.encode()) for k, v in answer.headers.items()]
-        if answer.media_type is not None:
-            headers.append((b"content-type", answer.media_type.encode()))
-        if answer.status == 200:
-            headers.append((b"content-length", str(len(answer.body)).encode()))
-        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-        await send({"type": "http.response.body", "body": answer.body})
+        status, headers = answer.status, answer.headers
+        if answer.not_modified is not None:
+            if_none_match = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
+            if if_none_match and etag_matches(if_none_match.decode("latin-1"), answer.etag or ""):
+                status, headers = 304, answer.not_modified
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if status == 304 else answer.body})
 
-    def _answer(self, scope: Scope, match: re.Match[str]) -> TileAnswer | None:
-        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        if len(query) > 1 or (query and query[0][0] != "release"):
+    def _cached(self, scope: Scope, path: str) -> ReadyAnswer | None:
+        release = self._release(scope)
+        if release is None:
             return None
-        release_id = query[0][1] if query else None
-        if release_id is not None and not RELEASE_ID.match(release_id):
+        key = (release.id, path)
+        answer = self.cache.get(key)
+        if answer is None:
+            answer = self._answer(release, path)
+            if answer is not None and answer.size <= self.cache.maxsize:
+                self.cache[key] = answer
+        return answer
+
+    def _release(self, scope: Scope) -> Release | None:
+        """The release asked for (``?release=<id>`` or the current one); None if the app
+        should answer (other parameters, an unknown release, no release at all)."""
+        query: bytes = scope["query_string"]
+        release_id = None
+        if query:
+            pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+            if len(pairs) != 1 or pairs[0][0] != "release" or not RELEASE_ID.match(pairs[0][1]):
+                return None
+            release_id = pairs[0][1]
+        registry: ReleaseRegistry | None = getattr(self.state, "releases", None)
+        if registry is None:  # not started
+            return None
+        try:
+            return registry.current() if release_id is None else registry.get(release_id)
+        except Exception:  # the app answers 404 / 503 in its own format
+            return None
+
+    def _answer(self, release: Release, path: str) -> ReadyAnswer | None:
+        match = TILE_PATH.match(path)
+        if match is None:
             return None
         z, x, y = int(match["z"]), int(match["x"]), int(match["y"])
         if z > MAX_ZOOM or x >= 1 << z or y >= 1 << z:
-            return None
-        registry: ReleaseRegistry = scope["app"].state.releases
-        try:
-            release = registry.current() if release_id is None else registry.get(release_id)
-        except Exception:  # the app answers 404 / 503 in its own format
             return None
         layer = release.layers.get(match["layer"])
         quarter = match["quarter"]
@@ -84,8 +149,8 @@ class TileFastPath:
         key = quarter if quarter is not None else ALL
         if key not in layer.files:
             return None
-        if_none_match = next(
-            (v.decode("latin-1") for k, v in scope["headers"] if k == b"if-none-match"), None
-        )
-        return tile_answer(release, layer, key, (z, x, y), if_none_match, self.cache_control)
-
+        try:
+            answer = tile_answer(release, layer, key, (z, x, y), None, self.cache_control)
+        except NotFoundError as e:  # outside the layer's zooms or bounds: a missing-tile flood
+            return not_found(str(e))
+        return ready(answer.status, dict(answer.headers), answer.body, answer.media_type)

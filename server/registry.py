@@ -8,6 +8,7 @@ stay addressable by id (``?release=<id>``), which keeps versioned permalinks and
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -27,13 +28,20 @@ class ReleaseRegistry:
         self.keep = keep
         self._open: OrderedDict[str, Release] = OrderedDict()
         self._current: Release | None = None
+        self._pointed: tuple[str, Release] | None = None  # (link target, its release)
+        self._link = str(settings.current_link)
         self._lock = threading.Lock()
 
     def current(self) -> Release:
         """The release the ``current`` link (or ``settings.release``) points at now.
 
         If the link moved to a release that cannot be opened, the previous one stays served.
+        While the link still names the same release this costs one ``readlink``.
         """
+        pointer = self._pointer()
+        pointed = self._pointed
+        if pointed is not None and pointed[0] == pointer:
+            return pointed[1]
         try:
             root = release_dir(self.settings)
         except ReleaseUnavailableError:
@@ -42,6 +50,7 @@ class ReleaseRegistry:
             return self._current
         known = self._current
         if known is not None and known.root == root:
+            self._remember(pointer, known)
             return known
         try:
             release = self._opened(root)
@@ -51,7 +60,20 @@ class ReleaseRegistry:
             log.exception("release %s could not be opened; still serving %s", root, known.id)
             return known
         self._current = release
+        self._remember(pointer, release)
         return release
+
+    def _remember(self, pointer: str | None, release: Release) -> None:
+        self._pointed = None if pointer is None else (pointer, release)
+
+    def _pointer(self) -> str | None:
+        """What names the current release: the pinned id, or the ``current`` link's target."""
+        if self.settings.release is not None:
+            return self.settings.release
+        try:
+            return os.readlink(self._link)
+        except OSError:  # no link (yet), or not a symlink: resolve the slow way
+            return None
 
     def get(self, release_id: str) -> Release:
         """The release ``release_id`` from the releases folder; NotFoundError if unknown."""
@@ -85,3 +107,4 @@ class ReleaseRegistry:
                 release.close()
             self._open.clear()
             self._current = None
+            self._pointed = None

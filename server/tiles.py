@@ -72,18 +72,19 @@ def tile_answer(
     cache_control: str,
 ) -> TileAnswer:
     """The answer for tile ``zxy`` of ``layer`` (quarter or ``all`` as ``key``); NotFoundError
-    outside the layer's zooms or bounds."""
+    outside the layer's zooms, or for a tile the archive lacks outside the layer's bounds (a
+    tile the archive has is served even if its buffer is all that reaches past the bounds)."""
     z, x, y = zxy
     archive = release.archive(layer, key)
     minzoom = max(layer.minzoom, archive.minzoom)
     maxzoom = min(layer.maxzoom, archive.maxzoom)
     if not minzoom <= z <= maxzoom:
         raise NotFoundError(f"zoom {z} outside {minzoom}–{maxzoom}")
-    if not _intersects(tile_bounds(z, x, y), layer.bounds):
-        raise NotFoundError("tile outside the layer bounds")
     headers = {"Cache-Control": cache_control}
     ref = archive.locate(z, x, y)
-    if ref is None:
+    if ref is None:  # inside the bounds: empty there; outside (a missing-tile flood): 404
+        if not _intersects(tile_bounds(z, x, y), layer.bounds):
+            raise NotFoundError("tile outside the layer bounds")
         return TileAnswer(204, headers)
     sha = release.files[layer.files[key]].sha256[:16]
     etag = f'"{release.id}-{sha}-{ref.offset:x}-{ref.length:x}"'

@@ -51,7 +51,8 @@ def test_tiles_in_process_parts(release, tmp_path: Path) -> None:
     assert raw["found_fraction"] == 1.0
     pread = tiles.pread_per_request(release.data_dir, sets, 10)
     assert set(pread["hits"]["statuses"]) == {"200"}
-    assert pread["hits"]["pread_per_request_warm"] == 1.0  # tile bytes only
+    assert pread["hits"]["pread_per_request_cold"] == 1.0  # tile bytes only
+    assert pread["hits"]["pread_per_request_warm"] == 0.0  # the answer is cached
     assert pread["outside"]["pread_per_request_warm"] == 0.0
     files, _ = tiles.extract_static(root, layers, tmp_path / "static")
     assert files == len(sets["hits"])

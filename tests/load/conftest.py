@@ -1,5 +1,5 @@
-"""Load-test helpers: releases whose tiles differ, ``lantian serve`` in its own process, a
-concurrent asyncio client, and the server process's RSS and open files (from /proc).
+"""Load-test helpers: releases whose tiles differ, ``lantian serve`` in its own process (see
+``tests/served.py``: its URL, RSS and open files) and a concurrent asyncio client.
 
 Durations are short and bounded so the suite stays fast on a shared 2-core CI machine; nothing
 here asserts on timing. ``LANTIAN_LOAD_SECONDS`` lengthens the bounded load test.
@@ -15,19 +15,16 @@ import json
 import os
 import random
 import shutil
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import lantian_fixture_release as builder  # registered by tests/conftest.py
+from lantian_served import Served, lantian_serve  # registered by tests/conftest.py
 from pmtiles.reader import MmapSource, Reader
 from pmtiles.tile import Compression, TileType
 
@@ -128,71 +125,9 @@ def expected_tiles(release_root: Path) -> dict[str, bytes]:
 # --- the server process ---------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    url: str
-    pid: int
-    log: Path
-
-    def rss_kib(self) -> int:
-        """Resident set size of the server process (VmRSS from /proc)."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise AssertionError("no VmRSS")
-
-    def open_files(self) -> list[str]:
-        """Targets of the server's open file descriptors."""
-        targets = []
-        for fd in Path(f"/proc/{self.pid}/fd").iterdir():
-            with contextlib.suppress(OSError):  # closed meanwhile
-                targets.append(os.readlink(fd))
-        return targets
-
-
-@contextmanager
-def serve(data_dir: Path, tmp_path: Path) -> Iterator[Server]:
-    """``lantian serve`` (real uvicorn) in its own process on a free loopback port."""
-    port = free_port()
-    log = tmp_path / f"server-{port}.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "lantian", "serve", "--data-dir", str(data_dir),
-             "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, f"server exited:\n{log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, "server did not start"
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        yield Server(url, proc.pid, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def server_errors(server: Server) -> list[str]:
-    """Tracebacks / 5xx lines in the server's log."""
-    text = server.log.read_text(errors="replace")
-    return [ln for ln in text.splitlines() if "Traceback" in ln or '" 50' in ln]
+def serve(data_dir: Path, tmp_path: Path) -> AbstractContextManager[Served]:
+    """``lantian serve`` with its access log on (so 5xx answers show in ``Served.errors``)."""
+    return lantian_serve(data_dir, tmp_path / "server.log", "--access-log")
 
 
 # --- the load generator ---------------------------------------------------------------------

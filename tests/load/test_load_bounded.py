@@ -27,7 +27,6 @@ from .conftest import (
     hammer,
     raster_url,
     serve,
-    server_errors,
     vector_url,
 )
 
@@ -128,4 +127,4 @@ def test_64_connections_zero_errors_stable_memory(data_dir: Path, tmp_path: Path
         assert "half" in rss
         assert rss["end"] - rss["half"] < RSS_GROWTH_MIB * 1024, rss
         assert fds_after <= fds_before + 4, (fds_before, fds_after)
-        assert not server_errors(server)
+        assert not server.errors()

@@ -31,7 +31,6 @@ from .conftest import (
     hammer,
     raster_url,
     serve,
-    server_errors,
     vector_url,
 )
 
@@ -227,7 +226,7 @@ def test_swapping_current_under_load_serves_whole_releases(data_dir: Path, tmp_p
             activate(data_dir, A_ID)
             a_etag = client.get(archive, headers={"Range": "bytes=0-99"}).headers["etag"]
             assert a_etag != b_etag
-        assert not server_errors(server)
+        assert not server.errors()
 
 
 def test_a_deleted_old_release_does_not_fail_requests_to_the_current_one(

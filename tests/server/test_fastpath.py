@@ -6,12 +6,15 @@ ignore it: the two answers for every address must be the same.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from lantian.server import fastpath
+from lantian.server.app import create_app
+from lantian.settings import Settings
 
 from .conftest import builder
 
@@ -51,7 +54,15 @@ def fast_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def test_fast_answers_equal_routed_answers(client: TestClient, fast_calls: list[str]) -> None:
+@pytest.fixture
+def fresh_client(settings: Settings) -> Iterator[TestClient]:
+    """A client of a new app: its tile cache starts empty."""
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_fast_answers_equal_routed_answers(fresh_client: TestClient, fast_calls: list[str]) -> None:
+    client = fresh_client
     statuses = set()
     for url in ADDRESSES:
         fast = client.get(url)
@@ -62,7 +73,8 @@ def test_fast_answers_equal_routed_answers(client: TestClient, fast_calls: list[
     assert len(fast_calls) == len(ADDRESSES)  # every address, errors included, tried fast
 
 
-def test_conditional_and_pinned_requests(client: TestClient, fast_calls: list[str]) -> None:
+def test_conditional_and_pinned_requests(fresh_client: TestClient, fast_calls: list[str]) -> None:
+    client = fresh_client
     url = "/tiles/enterprises/5/26/12.pbf"
     first = client.get(url)
     assert first.status_code == 200 and fast_calls
@@ -91,3 +103,43 @@ def test_errors_are_the_frameworks(client: TestClient, url: str) -> None:
     assert response.status_code in (404, 422)
     assert response.headers["content-type"] == "application/json"
     assert "detail" in response.json()
+
+
+def test_answers_are_cached_per_release(fresh_client: TestClient, fast_calls: list[str]) -> None:
+    client = fresh_client
+    url = "/tiles/boundaries/4/13/6.pbf"
+    first = client.get(url)
+    again = client.get(url)
+    _same(again, first)
+    etag = first.headers["etag"]
+    unchanged = client.get(url, headers={"If-None-Match": f'"other", W/{etag}'})
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert unchanged.headers["etag"] == etag and "content-type" not in unchanged.headers
+    assert client.get(url, headers={"If-None-Match": '"other"'}).content == first.content
+    assert len(fast_calls) == 1  # read once; the rest came from the cache
+    release = client.get("/api/release").json()["id"]
+    _same(client.get(url, params={"release": release}), first)
+    assert len(fast_calls) == 1  # the pinned address names the same release: same entry
+
+
+def test_cache_stays_within_its_byte_budget(fixture_release, fast_calls: list[str]) -> None:
+    budget = 20_000
+    app = create_app(Settings(data_dir=fixture_release.data_dir, tile_cache_bytes=budget))
+    with TestClient(app) as client:
+        for url in ADDRESSES:
+            assert client.get(url).status_code in (200, 204, 404)
+        cache = app.tile_fast_path.cache
+        assert 0 < cache.currsize <= budget
+        assert len(cache) < len(ADDRESSES)
+        cached = len(fast_calls)
+        for url in ADDRESSES[:5]:  # evicted long ago: read again
+            client.get(url)
+        assert len(fast_calls) == cached + 5
+
+
+def test_a_zero_budget_caches_nothing(fixture_release, fast_calls: list[str]) -> None:
+    app = create_app(Settings(data_dir=fixture_release.data_dir, tile_cache_bytes=0))
+    with TestClient(app) as client:
+        url = "/tiles/enterprises/5/26/12.pbf"
+        assert client.get(url).content == client.get(url).content
+    assert len(fast_calls) == 2 and len(app.tile_fast_path.cache) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 
@@ -10,7 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from lantian.server.errors import NotFoundError
 from lantian.server.pmtiles_reader import PMTilesArchive
+from lantian.server.release import ALL
+from lantian.server.tiles import tile_answer
 
 # Tile (z, x, y) of a plant at 118.45 E, 39.00 N; (8, 207, 97) is inside the bounds, empty.
 PLANT_TILE = (8, 212, 97)
@@ -65,6 +69,17 @@ def test_empty_tile_inside_bounds_is_204(client: TestClient) -> None:
     z, x, y = EMPTY_TILE
     r = client.get(f"/tiles/enterprises/{z}/{x}/{y}.pbf")
     assert r.status_code == 204 and r.content == b""
+
+
+def test_archive_tiles_past_the_bounds_are_served(client: TestClient) -> None:
+    """The bounds only tell a missing tile's 404 from a 204: a tile the archive has (e.g. one
+    only a feature's buffer reaches) is served even where it lies outside them."""
+    release = client.app.state.releases.current()  # type: ignore[attr-defined]
+    layer = dataclasses.replace(release.layers["enterprises"], bounds=(0.0, 0.0, 1.0, 1.0))
+    answer = tile_answer(release, layer, ALL, PLANT_TILE, None, "no-cache")
+    assert answer.status == 200 and answer.body
+    with pytest.raises(NotFoundError, match="outside the layer bounds"):
+        tile_answer(release, layer, ALL, EMPTY_TILE, None, "no-cache")
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,7 @@ driver for vector tiles).
 from __future__ import annotations
 
 import re
-import socket
-import subprocess
 import sys
-import time
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
@@ -24,13 +21,13 @@ from pathlib import Path
 from typing import ClassVar
 from urllib.parse import parse_qsl
 
-import httpx
 import morecantile
 import numpy as np
 import pyogrio
 import pytest
 import rasterio
 import xarray as xr
+from lantian_served import lantian_serve  # registered by tests/conftest.py
 from rasterio.warp import transform
 from rasterio.windows import Window
 
@@ -49,31 +46,11 @@ WMS_XML = """<GDAL_WMS><Service name="TMS"><ServerUrl>{url}</ServerUrl></Service
 
 
 @pytest.fixture(scope="module")
-def demo_server(demo_release: Path) -> Iterator[str]:
+def demo_server(demo_release: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``lantian serve`` of the demo release in a child process."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    command = [sys.executable, "-m", "lantian", "serve", "--data-dir", str(demo_release),
-               "--port", str(port)]  # fmt: skip
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-            assert time.monotonic() < deadline, "lantian serve did not start"
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        if server.stderr is not None:
-            server.stderr.close()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with lantian_serve(demo_release, log) as server:
+        yield server.url
 
 
 def readme_example(name: str, base: str) -> str:
