@@ -84,6 +84,8 @@ class ReleaseRegistry:
             return current
         root = self.settings.releases_dir / release_id
         if not (root / MANIFEST_NAME).is_file():
+            with self._lock:
+                self._open.pop(release_id, None)  # deleted: let its files close
             raise NotFoundError(f"unknown release {release_id!r}")
         return self._opened(root.resolve())
 
@@ -93,12 +95,20 @@ class ReleaseRegistry:
             if release is not None and release.root == root:
                 self._open.move_to_end(root.name)
                 return release
+            self._forget_deleted()
             release = open_release(root)
             self._open[root.name] = release
             while len(self._open) > self.keep + 1:
                 # Dropped, not closed: requests still holding it finish; GC closes its files.
                 self._open.popitem(last=False)
             return release
+
+    def _forget_deleted(self) -> None:
+        """Drop releases whose folder was deleted (requests still holding one finish on it;
+        GC then closes its files), so they do not wait to be pushed out by newer ones."""
+        for release_id, release in list(self._open.items()):
+            if not (release.root / MANIFEST_NAME).is_file():
+                del self._open[release_id]
 
     def close(self) -> None:
         """Close every opened release (at shutdown)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -99,4 +100,35 @@ def test_a_broken_new_release_leaves_the_previous_one_served(
     with TestClient(create_app(Settings(data_dir=data_dir))) as client:
         _activate(data_dir, NEW_ID)
         assert client.get("/api/release").json()["id"] == old_id
+        assert client.get(TILE).status_code == 200
+
+
+def _open_files_under(folder: Path) -> list[str]:
+    """Files of this process open under ``folder`` (deleted ones included)."""
+    targets = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            targets.append(os.readlink(fd))
+        except OSError:
+            continue
+    return [t for t in targets if t.startswith(str(folder.resolve()))]
+
+
+@pytest.mark.parametrize("noticed_by", ["pinned request", "next release opened"])
+def test_a_deleted_release_is_let_go(two_releases: tuple[Path, str], noticed_by: str) -> None:
+    data_dir, old_id = two_releases
+    old_dir = data_dir / "releases" / old_id
+    _activate(data_dir, NEW_ID)
+    with TestClient(create_app(Settings(data_dir=data_dir))) as client:
+        assert client.get(TILE, params={"release": old_id}).status_code == 200
+        assert _open_files_under(old_dir)  # its archives are open
+        shutil.rmtree(old_dir)
+        if noticed_by == "pinned request":
+            assert client.get(TILE, params={"release": old_id}).status_code == 404
+        else:
+            _copy_release(data_dir, NEW_ID, "20300202T000000Z-third")
+            _activate(data_dir, "20300202T000000Z-third")
+            assert client.get("/api/release").json()["id"] == "20300202T000000Z-third"
+        gc.collect()
+        assert _open_files_under(old_dir) == []
         assert client.get(TILE).status_code == 200
