@@ -30,6 +30,11 @@ class Settings(BaseSettings):
         64 * 2**20, ge=0, description="Ready tile answers kept in memory, per server process."
     )
     public_url: str | None = Field(None, description="Absolute base URL used in TileJSON.")
+    allowed_hosts: list[str] = Field(
+        ["*"],
+        description="Host headers answered (others get 400), e.g. maps.example.org, *.example.org;"
+        " links in TileJSON and embeds are built from Host unless public_url is set.",
+    )
 
     @property
     def releases_dir(self) -> Path:

@@ -12,7 +12,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..settings import Settings
 from .api import api_router
@@ -31,15 +32,19 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 class LantianApp(FastAPI):
     """FastAPI whose tile requests are answered before the framework (``fastpath``).
 
-    Tile answers therefore skip FastAPI's middleware, including its OpenTelemetry hooks.
+    Tile answers therefore skip FastAPI's middleware, including its OpenTelemetry hooks; the
+    Host check (``settings.allowed_hosts``) comes first for every request.
     """
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tile_fast_path = TileFastPath(super().__call__, settings, self.state)
+        self.entry: ASGIApp = self.tile_fast_path
+        if settings.allowed_hosts != ["*"]:
+            self.entry = TrustedHostMiddleware(self.entry, allowed_hosts=settings.allowed_hosts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.tile_fast_path(scope, receive, send)
+        await self.entry(scope, receive, send)
 
 
 def create_app(settings: Settings) -> LantianApp:
