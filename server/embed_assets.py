@@ -8,6 +8,7 @@ lantian server, standalone embeds carry every byte (Leaflet's images as ``data:`
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import mimetypes
 import re
@@ -240,3 +241,12 @@ EMBED_JS = """
   }
 })(__MAP__, __CONFIG__);
 """
+
+
+@lru_cache(maxsize=1)
+def assets_digest() -> str:
+    """A digest of every asset an embed carries or links (part of the ETag of ``/embed``)."""
+    digest = hashlib.sha256()
+    for text in (EMBED_CSS, EMBED_JS, *inline_assets()):
+        digest.update(text.encode())
+    return digest.hexdigest()[:16]

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import threading
 import warnings
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
+from cachetools import LRUCache
 from fastapi import APIRouter, Depends, Query, Request, Response
 from PIL import Image, ImageDraw, ImageFont
 
@@ -527,28 +527,6 @@ def render_preview(
 # ---- routes ---------------------------------------------------------------------------------
 
 
-class _Cache:
-    """A few recently rendered images by ETag (embeds ask for the same image many times)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[str, tuple[bytes, dict[str, str]]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> tuple[bytes, dict[str, str]] | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is not None:
-                self._items.move_to_end(key)
-            return item
-
-    def put(self, key: str, value: tuple[bytes, dict[str, str]]) -> None:
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
 def preview_etag(release: Release, *parts: Any) -> str:
     """The image is determined by the release id, the parameters and the drawing code."""
     key = json.dumps([RENDER_VERSION, release.id, *parts], sort_keys=True, ensure_ascii=False)
@@ -558,7 +536,9 @@ def preview_etag(release: Release, *parts: Any) -> str:
 def preview_router(settings: Settings) -> APIRouter:
     """Routes ``/api/embed/describe`` and ``/embed/preview.png``."""
     router = APIRouter(tags=["embed"], responses=ERROR_RESPONSES)
-    cache = _Cache(CACHE_SIZE)
+    # A few recently rendered images by ETag (embeds ask for the same image many times).
+    cache: LRUCache[str, tuple[bytes, dict[str, str]]] = LRUCache(CACHE_SIZE)
+    lock = threading.Lock()  # cachetools caches are not thread-safe
 
     @router.get("/api/embed/describe")
     def describe(
@@ -595,7 +575,8 @@ def preview_router(settings: Settings) -> APIRouter:
             "ETag": etag,
             "Cache-Control": PINNED_CACHE if pinned else UNPINNED_CACHE,
         }
-        cached = cache.get(etag)
+        with lock:
+            cached = cache.get(etag)
         if cached is not None:
             headers |= cached[1]
             if etag_matches(request.headers.get("if-none-match"), etag):
@@ -611,7 +592,8 @@ def preview_router(settings: Settings) -> APIRouter:
             "X-Release": release.id,
             "X-Quarter": view.quarter,
         }
-        cache.put(etag, (png, extra))
+        with lock:
+            cache[etag] = (png, extra)
         return Response(png, media_type="image/png", headers=headers | extra)
 
     return router

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,19 +16,17 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from lantian.cli import app as cli_app
+from lantian.server import embed as embed_module
+from lantian.server.app import create_app
 from lantian.server.deps import EnterpriseFilter
-from lantian.server.embed import (
-    EmbedLimits,
-    EmbedView,
-    embed,
-    embed_map,
-    popup_html,
-    resolve_province,
-)
+from lantian.server.embed import embed, embed_map
 from lantian.server.embed_assets import script_json
+from lantian.server.embed_content import popup_html
+from lantian.server.embed_view import EmbedLimits, EmbedView, resolve_province
 from lantian.server.errors import InvalidParameterError, NotFoundError
 from lantian.server.release import Release, open_release
 from lantian.server.view import describe_view
+from lantian.settings import Settings
 
 EVIL = "</script><script>window.__pwned=1</script>\u2028&"
 SERVER = "http://maps.example.org:8000"
@@ -295,3 +294,128 @@ def test_cli_embed(fixture_release, tmp_path: Path) -> None:
          "-o", str(tmp_path / "x.html")],
     )  # fmt: skip
     assert bad.exit_code == 1 and "西藏" in bad.output
+
+
+# ---- ETag and the page cache -----------------------------------------------------------------
+
+STANDALONE = {"quarter": "2019Q1", "bbox": "110,34,122,43", "mode": "standalone"}
+
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The modes of the pages ``/embed`` built (rather than served from its cache)."""
+    calls: list[str] = []
+    real = embed_module.embed_map
+
+    def counting(release: Release, view: EmbedView, mode: Any, *args: Any) -> Any:
+        calls.append(mode)
+        return real(release, view, mode, *args)
+
+    monkeypatch.setattr(embed_module, "embed_map", counting)
+    return calls
+
+
+@pytest.fixture
+def fresh_client(settings: Settings) -> Iterator[TestClient]:
+    """A client of a new app: its page cache starts empty."""
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_standalone_page_is_built_once(fresh_client: TestClient, builds: list[str]) -> None:
+    first = fresh_client.get("/embed", params=STANDALONE)
+    assert first.status_code == 200 and builds == ["standalone"]
+    again = fresh_client.get("/embed", params=STANDALONE)
+    assert again.status_code == 200 and builds == ["standalone"]  # from the cache
+    assert again.content == first.content
+    for header in ("etag", "cache-control", "content-disposition", "content-type"):
+        assert again.headers[header] == first.headers[header]
+    assert first.headers["etag"].startswith('W/"')  # folium names elements at random
+    assert first.headers["cache-control"] == "public, max-age=300"  # unpinned
+
+    other = fresh_client.get("/embed", params={**STANDALONE, "has_violations": "true"})
+    assert other.status_code == 200 and builds == ["standalone", "standalone"]
+    assert other.headers["etag"] != first.headers["etag"] and other.content != first.content
+    assert {m[4] for m in _config(other.text)["markers"]} == {"首钢京唐钢铁", "太原焦化<script>"}
+
+
+def test_linked_page_depends_on_the_server_url(
+    fresh_client: TestClient, builds: list[str]
+) -> None:
+    params = {"quarter": "2019Q1", "province": "河北省"}
+    here = fresh_client.get("/embed", params=params)
+    there = fresh_client.get("/embed", params=params, headers={"Host": "maps.example.org"})
+    assert builds == ["linked", "linked"]
+    assert here.headers["etag"] != there.headers["etag"]
+    assert "http://maps.example.org/static/vendor/" in there.text
+    assert "maps.example.org" not in here.text
+    assert "content-disposition" not in here.headers
+    # The standalone page links nothing: one page whatever the host.
+    fresh_client.get("/embed", params=STANDALONE)
+    other = fresh_client.get("/embed", params=STANDALONE, headers={"Host": "maps.example.org"})
+    assert other.status_code == 200 and builds == ["linked", "linked", "standalone"]
+
+
+def test_if_none_match_gives_304(
+    settings: Settings, fresh_client: TestClient, builds: list[str], fixture_release
+) -> None:
+    pinned = {**STANDALONE, "release": fixture_release.id}
+    first = fresh_client.get("/embed", params=pinned)
+    etag = first.headers["etag"]
+    for header in (etag, etag.removeprefix("W/"), f'"nope", {etag}', "*"):
+        answer = fresh_client.get("/embed", params=pinned, headers={"If-None-Match": header})
+        assert answer.status_code == 304 and answer.content == b""
+        assert answer.headers["etag"] == etag
+        assert answer.headers["cache-control"] == first.headers["cache-control"]
+        assert "immutable" in answer.headers["cache-control"] or "max-age" in (
+            answer.headers["cache-control"]
+        )
+    stale = fresh_client.get("/embed", params=pinned, headers={"If-None-Match": '"nope"'})
+    assert stale.status_code == 200 and stale.content == first.content
+    assert builds == ["standalone"]
+    # A new server (nothing cached) answers the ETag without building the page…
+    with TestClient(create_app(settings)) as client:
+        answer = client.get("/embed", params=pinned, headers={"If-None-Match": etag})
+        assert answer.status_code == 304 and answer.headers["etag"] == etag
+        # …but only for a valid view.
+        bad = client.get("/embed", params={**pinned, "province": "西藏自治区"},
+                         headers={"If-None-Match": "*"})  # fmt: skip
+        assert bad.status_code == 404
+    assert builds == ["standalone"]
+
+
+def test_release_id_changes_the_etag(tmp_path: Path) -> None:
+    fixture = builder.build_release(tmp_path / "data")
+    other_id = "20300101T000000Z-copy"
+    copy = fixture.data_dir / "releases" / other_id
+    shutil.copytree(fixture.root, copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["id"] = other_id
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    params = {"quarter": "2019Q1", "province": "河北省"}
+    with TestClient(create_app(Settings(data_dir=fixture.data_dir))) as client:
+        old = client.get("/embed", params={**params, "release": fixture.id})
+        new = client.get("/embed", params={**params, "release": other_id})
+        assert old.status_code == new.status_code == 200
+        assert old.headers["etag"] != new.headers["etag"]
+        assert f"release={other_id}" in new.text and f"release={other_id}" not in old.text
+        stale = client.get("/embed", params={**params, "release": other_id},
+                           headers={"If-None-Match": old.headers["etag"]})  # fmt: skip
+        assert stale.status_code == 200 and stale.content == new.content
+        current = client.get("/embed", params=params)  # the current release: the fixture's
+        assert current.headers["etag"] == old.headers["etag"]
+        assert current.headers["cache-control"] != old.headers["cache-control"]
+
+
+def test_pages_larger_than_the_cache_are_served_uncached(
+    settings: Settings, builds: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embed_module, "PAGE_CACHE_BYTES", 1_000)
+    with TestClient(create_app(settings)) as client:
+        first = client.get("/embed", params={"quarter": "2019Q1"})
+        again = client.get("/embed", params={"quarter": "2019Q1"})
+    assert first.status_code == again.status_code == 200
+    assert len(first.content) > 1_000 and builds == ["linked", "linked"]
+    assert again.headers["etag"] == first.headers["etag"]
+    assert again.content != first.content  # built anew: folium's element names are random
+    assert _config(again.text) == _config(first.text)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import io
 import math
+from typing import Any
 from urllib.parse import urlencode
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+
+from lantian.server import preview
+from lantian.server.app import create_app
+from lantian.settings import Settings
 
 from .conftest import builder
 
@@ -64,6 +69,26 @@ def test_preview_png_has_requested_size_and_cache_headers(client: TestClient) ->
     assert again.status_code == 304
     other, _ = _png(client, quarter="2019Q1", bbox=BBOX, width=640, height=400)
     assert other.headers["etag"] != response.headers["etag"]
+
+
+def test_recent_previews_are_kept(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    rendered: list[int] = []  # the widths of the images drawn
+    real = preview.render_preview
+
+    def counting(release: Any, view: Any, filters: Any, width: int, *args: Any) -> Any:
+        rendered.append(width)
+        return real(release, view, filters, width, *args)
+
+    monkeypatch.setattr(preview, "render_preview", counting)
+    monkeypatch.setattr(preview, "CACHE_SIZE", 2)
+    with TestClient(create_app(settings)) as client:
+        first, _ = _png(client, quarter="2019Q1", bbox=BBOX, width=240, height=180)
+        again, _ = _png(client, quarter="2019Q1", bbox=BBOX, width=240, height=180)
+        assert again.content == first.content and again.headers == first.headers
+        assert rendered == [240]
+        for width in (250, 260, 260, 240):  # 260 is still kept, 240 (the oldest) is not
+            _png(client, quarter="2019Q1", bbox=BBOX, width=width, height=180)
+        assert rendered == [240, 250, 260, 240]
 
 
 def test_pinned_preview_is_immutable(client: TestClient) -> None:

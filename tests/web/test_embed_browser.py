@@ -10,7 +10,8 @@ import lantian_fixture_release as builder  # registered by tests/conftest.py
 import pytest
 from playwright.sync_api import Browser, Page, Route
 
-from lantian.server.embed import EmbedView, embed_map
+from lantian.server.embed import embed_map
+from lantian.server.embed_view import EmbedView
 from lantian.server.release import open_release
 
 pytestmark = pytest.mark.browser
