@@ -26,3 +26,10 @@ def settings(fixture_release) -> Settings:
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def fresh_client(settings: Settings) -> Iterator[TestClient]:
+    """A client of a new app: its caches (tile answers, embed pages) start empty."""
+    with TestClient(create_app(settings)) as client:
+        yield client

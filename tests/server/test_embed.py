@@ -315,13 +315,6 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-@pytest.fixture
-def fresh_client(settings: Settings) -> Iterator[TestClient]:
-    """A client of a new app: its page cache starts empty."""
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
 def test_standalone_page_is_built_once(fresh_client: TestClient, builds: list[str]) -> None:
     first = fresh_client.get("/embed", params=STANDALONE)
     assert first.status_code == 200 and builds == ["standalone"]

@@ -6,7 +6,6 @@ ignore it: the two answers for every address must be the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -52,13 +51,6 @@ def fast_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(fastpath, "tile_answer", counting)
     return calls
-
-
-@pytest.fixture
-def fresh_client(settings: Settings) -> Iterator[TestClient]:
-    """A client of a new app: its tile cache starts empty."""
-    with TestClient(create_app(settings)) as client:
-        yield client
 
 
 def test_fast_answers_equal_routed_answers(fresh_client: TestClient, fast_calls: list[str]) -> None:
