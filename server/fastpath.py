@@ -110,7 +110,10 @@ class TileFastPath:
         key = (release.id, path)
         answer = self.cache.get(key)
         if answer is None:
-            answer = self._answer(release, path)
+            try:
+                answer = self._answer(release, path)
+            except Exception:  # an unreadable archive…: the app's routes log it, answer 500
+                return None
             if answer is not None and answer.size <= self.cache.maxsize:
                 self.cache[key] = answer
         return answer

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from lantian.server import fastpath
+from lantian.server import fastpath, tiles
 from lantian.server.app import create_app
 from lantian.settings import Settings
 
@@ -135,3 +135,20 @@ def test_a_zero_budget_caches_nothing(fixture_release, fast_calls: list[str]) ->
         url = "/tiles/enterprises/5/26/12.pbf"
         assert client.get(url).content == client.get(url).content
     assert len(fast_calls) == 2 and len(app.tile_fast_path.cache) == 0
+
+
+def test_an_unexpected_failure_gets_the_apps_500(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path sits outside FastAPI's error handling: what it cannot answer, the app
+    answers (and logs) in its own format."""
+
+    def unreadable(*args: Any) -> Any:
+        raise OSError("disk error")
+
+    monkeypatch.setattr(fastpath, "tile_answer", unreadable)
+    monkeypatch.setattr(tiles, "tile_answer", unreadable)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        response = client.get("/tiles/enterprises/5/26/12.pbf")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal server error"}
