@@ -13,7 +13,9 @@ For one release (default ``/tmp/lt-var``, i.e. its ``current`` link) this
    on ``.pbf`` as lantian sends it);
 3. serves the release with lantian: ``lantian serve`` as shipped (Granian, access log off) with
    1 and 2 workers, with 2 workers and ``--access-log``, and, for comparison, the same app on
-   uvicorn (uvloop + httptools, 2 workers, no access log), the server before Granian;
+   uvicorn (uvloop + httptools, 2 workers, no access log), the server before Granian, and a
+   trivial ASGI app on Granian that answers every request with the same bytes (the ceiling
+   for any Python app here);
 4. runs wrk (64 connections, rotating over the address lists) against each server: req/s,
    p50/p90/p99 latency, errors;
 5. measures in-process baselines: ``PMTilesArchive.locate + read`` per second over the same
@@ -339,6 +341,7 @@ class Server:
     env: dict[str, str]
     ready_path: str
     port: int
+    cwd: Path | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -349,7 +352,7 @@ class Server:
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 self.command, env=self.env, stdout=subprocess.DEVNULL, stderr=out,
-                start_new_session=True,
+                start_new_session=True, cwd=self.cwd,
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -404,6 +407,12 @@ def servers(data_dir: Path, static: Path, tmp: Path, nginx: str, *, quick: bool)
              "--app-dir", str(BENCH), "--host", "127.0.0.1", "--port", str(port),
              "--no-access-log", "--log-level", "warning", "--workers", "2"],
             env, ready, port))
+        port = free_port()  # what any Python app can reach on this server and machine
+        out.append(Server(
+            "ceiling: trivial ASGI app (fixed 475 bytes) on Granian, 2 workers",
+            [str(VENV_BIN / "granian"), "--interface", "asgi", "--workers", "2", "--host",
+             "127.0.0.1", "--port", str(port), "--log-level", "warning", "ceiling_app:app"],
+            env, ready, port, cwd=BENCH))
     # nginx serves "/" as a 403/404 without an index: probe a real tile instead
     return out
 

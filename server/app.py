@@ -103,7 +103,7 @@ def run(settings: Settings, workers: int = 1, access_log: bool = False) -> None:
     """Serve the app with Granian on ``settings.host:settings.port`` in ``workers`` processes.
 
     Granian parses HTTP in Rust and sends ``FileResponse`` bodies itself (ASGI ``pathsend``);
-    on uvicorn the same app answered 0.56–0.91× as many tile requests (bench/README.md).
+    on uvicorn the same app answered 0.56–0.95× as many tile requests (bench/README.md).
     Workers build the app from ``LANTIAN_*`` variables, set here from ``settings``.
     """
     from granian.constants import Interfaces
