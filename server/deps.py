@@ -34,7 +34,7 @@ def get_release(
 ) -> Release:
     """The release pinned by ``?release=``, else the current one."""
     registry: ReleaseRegistry = request.app.state.releases
-    return registry.current() if release is None else registry.get(release)
+    return registry.release(release)
 
 
 def pinned_query(request: Request) -> str:

@@ -26,14 +26,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..settings import Settings
-from .deps import MAX_ZOOM, RELEASE_PATTERN
+from .deps import MAX_ZOOM, NAME_PATTERN, QUARTER_PATTERN, RELEASE_PATTERN
 from .errors import NotFoundError
 from .registry import ReleaseRegistry
 from .release import ALL, Release
 from .tiles import etag_matches, tile_answer
 
-TILE_PATH = re.compile(
-    r"^/tiles/(?P<layer>[A-Za-z0-9][A-Za-z0-9_.-]{0,63})/(?:(?P<quarter>\d{4}Q[1-4])/)?"
+TILE_PATH = re.compile(  # the routes' layer and quarter patterns, without their anchors
+    rf"^/tiles/(?P<layer>{NAME_PATTERN[1:-1]})/(?:(?P<quarter>{QUARTER_PATTERN[1:-1]})/)?"
     r"(?P<z>\d{1,2})/(?P<x>\d{1,7})/(?P<y>\d{1,7})\.(?P<ext>png|pbf)$"
 )
 KINDS = {"png": "raster", "pbf": "vector"}
@@ -132,7 +132,7 @@ class TileFastPath:
         if registry is None:  # not started
             return None
         try:
-            return registry.current() if release_id is None else registry.get(release_id)
+            return registry.release(release_id)
         except Exception:  # the app answers 404 / 503 in its own format
             return None
 

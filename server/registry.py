@@ -75,6 +75,10 @@ class ReleaseRegistry:
         except OSError:  # no link (yet), or not a symlink: resolve the slow way
             return None
 
+    def release(self, release_id: str | None) -> Release:
+        """The release pinned by ``release_id``, else the current one."""
+        return self.current() if release_id is None else self.get(release_id)
+
     def get(self, release_id: str) -> Release:
         """The release ``release_id`` from the releases folder; NotFoundError if unknown."""
         if not RELEASE_ID.match(release_id) or len(release_id) > 128:
