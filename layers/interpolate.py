@@ -36,6 +36,7 @@ from lantian.layers.grid import GridSpec
 from lantian.layers.periods import parse_quarter
 
 EARTH_RADIUS_KM = 6371.0
+MIN_STATIONS = 3  # stations with finite values and distinct coordinates (to 1e-6°)
 Method = Literal["idw", "kriging"]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -165,8 +166,8 @@ def _clean(
     finite = np.flatnonzero(np.isfinite(frame.to_numpy()).all(axis=1))
     frame = frame.iloc[finite].round({"lon": 6, "lat": 6})
     merged = frame.groupby(["lon", "lat"], as_index=False)["v"].mean()
-    if len(merged) < 3:
-        raise ValueError(f"need at least 3 stations with finite values and distinct "
+    if len(merged) < MIN_STATIONS:
+        raise ValueError(f"need at least {MIN_STATIONS} stations with finite values and distinct "
                          f"coordinates, got {len(merged)}")
     return to_xyz(merged["lon"], merged["lat"]), merged["v"].to_numpy(), len(frame) - len(merged)
 

@@ -40,11 +40,9 @@ import xarray as xr
 from dask.array.core import PerformanceWarning
 
 from lantian.layers.grid import GridSpec
-from lantian.layers.interpolate import Options, interpolate
+from lantian.layers.interpolate import MIN_STATIONS, Options, interpolate
 from lantian.layers.periods import format_quarter, quarter_of
 from lantian.layers.writers import UNITS
-
-MIN_STATIONS = 3  # interpolate() needs three stations with distinct coordinates
 
 
 @dataclass(frozen=True)
@@ -149,7 +147,8 @@ def _block(
     out = np.full((2, len(days), len(lats), len(lons)), np.nan, np.float32)
     if not (len(days) and len(lats) and len(lons)):
         return out
-    window = _window(grid, lats, lons)
+    half = grid.res / 2  # the sub-grid whose cell centres are lats × lons
+    window = grid.subgrid(lons[0] - half, lats[-1] - half, lons[-1] + half, lats[0] + half)
     for i, day in enumerate(pd.DatetimeIndex(days)):
         ok = np.isfinite(values[i])
         distinct = np.unique(np.round(coords[ok], 6), axis=0)
@@ -160,21 +159,6 @@ def _block(
         out[0, i] = ds["pm25"].to_numpy()
         out[1, i] = ds["pm25_uncertainty"].to_numpy()
     return out
-
-
-def _window(
-    grid: GridSpec, lats: npt.NDArray[np.float64], lons: npt.NDArray[np.float64]
-) -> GridSpec:
-    """The sub-grid of ``grid`` whose cell centres are ``lats`` × ``lons``."""
-    col = round((float(lons[0]) - grid.west) / grid.res - 0.5)
-    row = round((grid.north - float(lats[0])) / grid.res - 0.5)
-    return GridSpec(
-        west=round(grid.west + col * grid.res, 9),
-        south=round(grid.north - (row + len(lats)) * grid.res, 9),
-        east=round(grid.west + (col + len(lons)) * grid.res, 9),
-        north=round(grid.north - row * grid.res, 9),
-        res=grid.res,
-    )
 
 
 def quarterly_from_daily(daily: xr.Dataset, min_days: int = 1) -> xr.Dataset:
