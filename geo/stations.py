@@ -30,8 +30,8 @@ FAR_FROM_CITY_KM = 250.0  # municipalities such as 重庆 span > 300 km
 
 def load_stations(path: Path) -> pd.DataFrame:
     """One row per station code (columns ``COLUMNS``). A code repeated with the same coordinates
-    keeps its first row; the codes are listed in ``attrs["duplicates"]`` and the rows of each
-    in ``attrs["duplicate_rows"]`` (code → 1-based rows). A code repeated with other
+    keeps its first row; ``attrs["duplicate_rows"]`` lists the rows of each repeated code
+    (code → 1-based rows). A code repeated with other
     coordinates is an :class:`InputError`. Missing coordinates (blank or ``-``) become NaN."""
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     layout = next((m for m in LAYOUTS.values() if set(m) <= set(raw.columns)), None)
@@ -74,7 +74,6 @@ def load_stations(path: Path) -> pd.DataFrame:
                                  f"({again['lon']}, {again['lat']}) than at row {where[0]} "
                                  f"({first['lon']}, {first['lat']})", row=row, field="code")
     stations = table.loc[~duplicated, COLUMNS].reset_index(drop=True)
-    stations.attrs["duplicates"] = sorted(table.loc[duplicated, "code"].unique())
     stations.attrs["duplicate_rows"] = rows
     return stations
 

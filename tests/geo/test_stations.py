@@ -29,7 +29,7 @@ def test_both_layouts_load_with_codes_normalised(demo_data: Path) -> None:
     match1 = load_stations(demo_data / "stations" / MATCH1)
     cnemc = load_stations(demo_data / "stations" / "cnemc_StationList-2020.01.01.csv")
     assert len(match1) == 1605 and match1.loc[0, "code"] == "1001A"
-    assert cnemc.attrs["duplicates"] == ["3207A"] and cnemc["code"].is_unique
+    assert sorted(cnemc.attrs["duplicate_rows"]) == ["3207A"] and cnemc["code"].is_unique
     assert cnemc.set_index("code").loc["1001A", "name"] == "万寿西宫"
 
 
