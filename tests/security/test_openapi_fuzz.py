@@ -89,27 +89,25 @@ def _run(case: Any, app: FastAPI, security_release: Any) -> None:
     no_leak(_markers(security_release.root), response)
 
 
+def fuzz_settings(max_examples: int) -> Any:
+    """Reproducible runs: derandomized, no example database, no deadline."""
+    return settings(
+        max_examples=max_examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+
+
 @schema.exclude(path_regex="^(" + "|".join(HEAVY) + ")").parametrize()
-@settings(
-    max_examples=25,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
+@fuzz_settings(max_examples=25)
 def test_light_operations(case: Any, security_app: FastAPI, security_release: Any) -> None:
     _run(case, security_app, security_release)
 
 
 @schema.include(path_regex="^(" + "|".join(HEAVY) + ")").parametrize()
-@settings(
-    max_examples=8,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
+@fuzz_settings(max_examples=8)
 def test_heavy_operations(case: Any, security_app: FastAPI, security_release: Any) -> None:
     _run(case, security_app, security_release)
