@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import lantian_fixture_release as builder  # registered by tests/conftest.py
 import lantian_small_inputs as small  # registered by tests/conftest.py
 import numpy as np
 import pandas as pd
@@ -460,19 +461,6 @@ def test_cli_reports_hostile_input_in_one_line(
 # --------------------------------------------------------------------------- a corrupt archive
 
 
-def _copy_release_as(previous: Previous, new_id: str) -> Path:
-    """A second release (same files, its own id), made current: to be corrupted."""
-    import json
-
-    source = previous.path
-    target = source.parent / new_id
-    shutil.copytree(source, target)
-    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
-    manifest["id"] = new_id
-    (target / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    return target
-
-
 @pytest.mark.parametrize("damage", [
     pytest.param(lambda p: truncate(p, 0.5), id="truncated"),
     pytest.param(lambda p: truncate(p, 0.01), id="truncated-header"),
@@ -482,7 +470,7 @@ def test_corrupt_archive_is_refused_and_previous_release_kept(
     previous: Previous, damage: Callable[[Path], Path]
 ) -> None:
     quarter_tiles = "tiles/pm25_2019Q1.pmtiles"
-    broken = _copy_release_as(previous, "r-badbadbadbad")
+    broken = builder.copy_release(previous.path, "r-badbadbadbad")
     damage(broken / quarter_tiles)
     with pytest.raises(ReleaseUnavailableError) as caught:
         open_release(broken)
@@ -491,9 +479,7 @@ def test_corrupt_archive_is_refused_and_previous_release_kept(
     settings = Settings(data_dir=previous.data_dir)
     with TestClient(create_app(settings)) as client:
         assert client.get("/api/release").json()["id"] == previous.path.name
-        link = previous.data_dir / ".tmp-link"
-        link.symlink_to(Path("releases") / broken.name)
-        link.replace(previous.data_dir / "current")  # activated behind the server's back
+        builder.activate(previous.data_dir, broken.name)  # behind the server's back
         answer = client.get("/tiles/pm25/2019Q1/7/105/48.png")
         assert answer.status_code in (200, 204)
         assert client.get("/api/release").json()["id"] == previous.path.name

@@ -12,9 +12,7 @@ import contextlib
 import gzip
 import hashlib
 import json
-import os
 import random
-import shutil
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
@@ -44,8 +42,7 @@ def copy_release(data_dir: Path, src_id: str, new_id: str, *, differ: bool) -> N
     The raster archives of the two colour scales swap contents (so B's ``pm25`` tile z/x/y is
     A's ``pm25-cb`` tile) and the enterprise archive is rebuilt without clustering (its z0–3
     tiles change); the manifest's sizes and SHA-256 follow, so B opens as a valid release."""
-    src, dst = data_dir / "releases" / src_id, data_dir / "releases" / new_id
-    shutil.copytree(src, dst)
+    dst = builder.copy_release(data_dir / "releases" / src_id, new_id, f"release {new_id}")
     if differ:
         tiles = dst / "tiles"
         for quarter in builder.QUARTERS:
@@ -60,21 +57,11 @@ def copy_release(data_dir: Path, src_id: str, new_id: str, *, differ: bool) -> N
             {"name": "enterprises"},
         )
     manifest = json.loads((dst / "manifest.json").read_text(encoding="utf-8"))
-    manifest["id"] = new_id
-    manifest["title"] = f"release {new_id}"
     for entry in manifest["files"]:
         path = dst / entry["path"]
         entry["bytes"] = path.stat().st_size
         entry["sha256"] = _sha256(path)
     (dst / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-
-
-def activate(data_dir: Path, release_id: str) -> None:
-    """Point ``current`` at ``release_id`` atomically (a new link renamed over the old one)."""
-    tmp = data_dir / f".tmp-link-{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(Path("releases") / release_id)
-    os.replace(tmp, data_dir / "current")
 
 
 RASTER = [

@@ -24,7 +24,6 @@ from .conftest import (
     VECTOR,
     Connection,
     RawResponse,
-    activate,
     builder,
     copy_release,
     expected_tiles,
@@ -55,7 +54,7 @@ def data_dir(built: Path, tmp_path: Path) -> Path:
     """A scratch copy of the two releases (a test may delete one), ``current`` → A."""
     copy = tmp_path / "data"
     shutil.copytree(built, copy, symlinks=True)
-    activate(copy, A_ID)
+    builder.activate(copy, A_ID)
     return copy
 
 
@@ -173,7 +172,7 @@ class Swapper(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.wait(self.interval):
-            activate(self.data_dir, B_ID if self.swaps % 2 == 0 else A_ID)
+            builder.activate(self.data_dir, B_ID if self.swaps % 2 == 0 else A_ID)
             self.swaps += 1
 
 
@@ -211,10 +210,10 @@ def test_swapping_current_under_load_serves_whole_releases(data_dir: Path, tmp_p
 
             # A swap changes the ETag of the same address; the old one no longer validates.
             tile = raster_url("pm25", "2019Q1", 3, 6, 3)
-            activate(data_dir, A_ID)
+            builder.activate(data_dir, A_ID)
             old = client.get(tile)
             assert expected.check_tile(tile, old) == (None, A_ID)
-            activate(data_dir, B_ID)
+            builder.activate(data_dir, B_ID)
             new = client.get(tile, headers={"If-None-Match": old.headers["etag"]})
             assert expected.check_tile(tile, new) == (None, B_ID)
             assert new.headers["etag"] != old.headers["etag"]
@@ -223,7 +222,7 @@ def test_swapping_current_under_load_serves_whole_releases(data_dir: Path, tmp_p
             # The archive's ETag changes too (pmtiles JS refetches the header when it does).
             archive = "/pmtiles/pm25_2019Q1.pmtiles"
             b_etag = client.get(archive, headers={"Range": "bytes=0-99"}).headers["etag"]
-            activate(data_dir, A_ID)
+            builder.activate(data_dir, A_ID)
             a_etag = client.get(archive, headers={"Range": "bytes=0-99"}).headers["etag"]
             assert a_etag != b_etag
         assert not server.errors()
@@ -241,7 +240,7 @@ def test_a_deleted_old_release_does_not_fail_requests_to_the_current_one(
 
     def swap_and_delete() -> None:
         time.sleep(1.5)
-        activate(data_dir, B_ID)
+        builder.activate(data_dir, B_ID)
         shutil.rmtree(data_dir / "releases" / A_ID)
         deleted_at.append(time.monotonic())
 
@@ -287,7 +286,7 @@ def test_releases_dropped_by_the_registry_close_their_files(data_dir: Path, tmp_
         counts = []
         for _ in range(4):
             for rid in ids:
-                activate(data_dir, rid)
+                builder.activate(data_dir, rid)
                 assert client.get("/api/release").json()["id"] == rid
                 assert client.get(raster_url("pm25", "2019Q1", 0, 0, 0)).status_code == 200
             counts.append((len(server.open_files()), release_files()))

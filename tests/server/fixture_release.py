@@ -11,6 +11,7 @@ import io
 import json
 import math
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -609,3 +610,27 @@ def with_enterprise_name(release: Any, index: int, name: str) -> Any:
     feature["properties"] = MappingProxyType({**feature["properties"], "name": name})
     features[index] = MappingProxyType(feature)
     return replace(release, enterprises=replace(release.enterprises, features=tuple(features)))
+
+
+def copy_release(root: Path, new_id: str, title: str | None = None) -> Path:
+    """A sibling of the release folder ``root`` under ``new_id``: the same files, and a
+    manifest that names the new id (and ``title``, when given)."""
+    target = root.parent / new_id
+    shutil.copytree(root, target)
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    manifest["id"] = new_id
+    if title is not None:
+        manifest["title"] = title
+    (target / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False), encoding="utf-8"
+    )
+    return target
+
+
+def activate(data_dir: Path, release_id: str) -> None:
+    """Point ``current`` at ``releases/<release_id>`` atomically (a new link renamed over the
+    old one), unchecked: unlike ``ReleaseStore.activate``, broken releases too."""
+    link = data_dir / f".tmp-link-{os.getpid()}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(Path("releases") / release_id)
+    os.replace(link, data_dir / "current")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -380,11 +379,7 @@ def test_if_none_match_gives_304(
 def test_release_id_changes_the_etag(tmp_path: Path) -> None:
     fixture = builder.build_release(tmp_path / "data")
     other_id = "20300101T000000Z-copy"
-    copy = fixture.data_dir / "releases" / other_id
-    shutil.copytree(fixture.root, copy)
-    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
-    manifest["id"] = other_id
-    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    builder.copy_release(fixture.root, other_id)
     params = {"quarter": "2019Q1", "province": "河北省"}
     with TestClient(create_app(Settings(data_dir=fixture.data_dir))) as client:
         old = client.get("/embed", params={**params, "release": fixture.id})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import os
 import shutil
 from pathlib import Path
@@ -20,26 +19,10 @@ TILE = "/tiles/enterprises/5/26/12.pbf"
 NEW_ID = "20300101T000000Z-newer"
 
 
-def _copy_release(data_dir: Path, old_id: str, new_id: str) -> None:
-    """A second release: the first one under a new id (its manifest says so)."""
-    src, dst = data_dir / "releases" / old_id, data_dir / "releases" / new_id
-    shutil.copytree(src, dst)
-    manifest = json.loads((dst / "manifest.json").read_text(encoding="utf-8"))
-    manifest["id"] = new_id
-    manifest["title"] = "newer release"
-    (dst / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-
-
-def _activate(data_dir: Path, release_id: str) -> None:
-    tmp = data_dir / ".tmp-link"
-    tmp.symlink_to(Path("releases") / release_id)
-    os.replace(tmp, data_dir / "current")
-
-
 @pytest.fixture
 def two_releases(tmp_path: Path) -> tuple[Path, str]:
     release = builder.build_release(tmp_path / "data")
-    _copy_release(release.data_dir, release.id, NEW_ID)
+    builder.copy_release(release.root, NEW_ID, "newer release")
     return release.data_dir, release.id
 
 
@@ -49,7 +32,7 @@ def test_activating_a_release_is_served_without_restart(two_releases: tuple[Path
         assert client.get("/api/release").json()["id"] == old_id
         old_etag = client.get(TILE).headers["etag"]
 
-        _activate(data_dir, NEW_ID)
+        builder.activate(data_dir, NEW_ID)
 
         assert client.get("/api/release").json()["id"] == NEW_ID
         new = client.get(TILE)
@@ -60,7 +43,7 @@ def test_activating_a_release_is_served_without_restart(two_releases: tuple[Path
 
 def test_older_release_stays_addressable_by_id(two_releases: tuple[Path, str]) -> None:
     data_dir, old_id = two_releases
-    _activate(data_dir, NEW_ID)
+    builder.activate(data_dir, NEW_ID)
     with TestClient(create_app(Settings(data_dir=data_dir))) as client:
         pinned = client.get("/api/release", params={"release": old_id}).json()
         assert pinned["id"] == old_id
@@ -98,7 +81,7 @@ def test_a_broken_new_release_leaves_the_previous_one_served(
     data_dir, old_id = two_releases
     (data_dir / "releases" / NEW_ID / "manifest.json").write_text("{", encoding="utf-8")
     with TestClient(create_app(Settings(data_dir=data_dir))) as client:
-        _activate(data_dir, NEW_ID)
+        builder.activate(data_dir, NEW_ID)
         assert client.get("/api/release").json()["id"] == old_id
         assert client.get(TILE).status_code == 200
 
@@ -118,7 +101,7 @@ def _open_files_under(folder: Path) -> list[str]:
 def test_a_deleted_release_is_let_go(two_releases: tuple[Path, str], noticed_by: str) -> None:
     data_dir, old_id = two_releases
     old_dir = data_dir / "releases" / old_id
-    _activate(data_dir, NEW_ID)
+    builder.activate(data_dir, NEW_ID)
     with TestClient(create_app(Settings(data_dir=data_dir))) as client:
         assert client.get(TILE, params={"release": old_id}).status_code == 200
         assert _open_files_under(old_dir)  # its archives are open
@@ -126,8 +109,8 @@ def test_a_deleted_release_is_let_go(two_releases: tuple[Path, str], noticed_by:
         if noticed_by == "pinned request":
             assert client.get(TILE, params={"release": old_id}).status_code == 404
         else:
-            _copy_release(data_dir, NEW_ID, "20300202T000000Z-third")
-            _activate(data_dir, "20300202T000000Z-third")
+            builder.copy_release(data_dir / "releases" / NEW_ID, "20300202T000000Z-third")
+            builder.activate(data_dir, "20300202T000000Z-third")
             assert client.get("/api/release").json()["id"] == "20300202T000000Z-third"
         gc.collect()
         assert _open_files_under(old_dir) == []

@@ -7,10 +7,8 @@ Served from a data dir with two releases (``2019-fixture.1`` and a newer copy,
 from __future__ import annotations
 
 import html
-import json
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,13 +33,8 @@ def two_releases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server whose current release (NEW) has an older sibling (OLD)."""
     data_dir = tmp_path_factory.mktemp("embeddata")
     built = builder.build_release(data_dir)
-    newer = data_dir / "releases" / NEW
-    shutil.copytree(built.root, newer)
-    manifest = json.loads((newer / "manifest.json").read_text(encoding="utf-8"))
-    manifest["id"] = NEW
-    (newer / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
-    (data_dir / "current").unlink()
-    (data_dir / "current").symlink_to(Path("releases") / NEW)
+    builder.copy_release(built.root, NEW)
+    builder.activate(data_dir, NEW)
     with running_server(data_dir) as url:
         yield url
 
