@@ -43,7 +43,7 @@ class ReleaseRegistry:
         if pointed is not None and pointed[0] == pointer:
             return pointed[1]
         try:
-            root = release_dir(self.settings)
+            root = self._root(pointer)
         except ReleaseUnavailableError:
             if self._current is None:
                 raise
@@ -74,6 +74,17 @@ class ReleaseRegistry:
             return os.readlink(self._link)
         except OSError:  # no link (yet), or not a symlink: resolve the slow way
             return None
+
+    def _root(self, pointer: str | None) -> Path:
+        """The release folder ``pointer`` names. Following the link target already read,
+        not the link again, keeps a swap in between from pairing one target with another's
+        release."""
+        if pointer is None or self.settings.release is not None:
+            return release_dir(self.settings)
+        path = Path(self._link).parent / pointer
+        if not (path / MANIFEST_NAME).is_file():
+            raise ReleaseUnavailableError(f"no release manifest at {path}")
+        return path.resolve()
 
     def release(self, release_id: str | None) -> Release:
         """The release pinned by ``release_id``, else the current one."""

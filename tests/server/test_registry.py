@@ -115,3 +115,31 @@ def test_a_deleted_release_is_let_go(two_releases: tuple[Path, str], noticed_by:
         gc.collect()
         assert _open_files_under(old_dir) == []
         assert client.get(TILE).status_code == 200
+
+
+def test_a_swap_between_reading_and_opening_the_link_is_not_remembered_wrongly(
+    two_releases: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``current`` moves back right after the registry read its new target: the release read
+    is served, and each later move is noticed (CI once saw a stale release after many swaps)."""
+    data_dir, old_id = two_releases
+    real_readlink = os.readlink
+    swapped: list[str] = []
+
+    def readlink_then_swap_back(path: str) -> str:
+        target = real_readlink(path)
+        if not swapped:
+            swapped.append(target)
+            builder.activate(data_dir, old_id)
+        return target
+
+    with TestClient(create_app(Settings(data_dir=data_dir))) as client:
+        assert client.get("/api/release").json()["id"] == old_id
+        builder.activate(data_dir, NEW_ID)
+        monkeypatch.setattr("lantian.server.registry.os.readlink", readlink_then_swap_back)
+        assert client.get("/api/release").json()["id"] == NEW_ID
+        assert swapped
+        assert client.get("/api/release").json()["id"] == old_id
+        builder.activate(data_dir, NEW_ID)
+        assert client.get("/api/release").json()["id"] == NEW_ID
+        assert client.get(TILE).headers["etag"].startswith(f'"{NEW_ID}-')
