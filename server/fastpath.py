@@ -3,10 +3,10 @@
 A map view asks for dozens of tiles at once, and FastAPI's per-request work (telemetry checks,
 middleware, routing, validating dependencies, a threadpool hop for a 50 µs read) costs twenty
 times the lookup. ``TileFastPath`` wraps the whole application (see ``app.LantianApp``) and
-answers a ``GET`` of a well-formed tile address (optionally ``?release=<id>``) with the same
-``tile_answer`` as the routes, and a tile the layer does not cover with the same 404 as the
-errors module; anything else goes on to the app (parameter checks, other errors, the OpenAPI
-document).
+answers a ``GET`` or ``HEAD`` of a well-formed tile address (optionally ``?release=<id>``)
+with the same ``tile_answer`` as the routes, and a tile the layer does not cover with the same
+404 as the errors module; anything else goes on to the app (parameter checks, other errors,
+the OpenAPI document).
 
 Answers (200, 204 and the out-of-bounds 404) are kept ready to send, headers encoded, in an LRU
 cache per process keyed by release id and path, within ``settings.tile_cache_bytes``. A release
@@ -38,6 +38,7 @@ TILE_PATH = re.compile(  # the routes' layer and quarter patterns, without their
 )
 KINDS = {"png": "raster", "pbf": "vector"}
 RELEASE_ID = re.compile(RELEASE_PATTERN)
+FAST_METHODS = frozenset({"GET", "HEAD"})  # HEAD: the GET's status and headers, no body
 ENTRY_OVERHEAD = 512  # bytes a cached answer costs besides its body (key, headers, object)
 
 
@@ -88,7 +89,7 @@ class TileFastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         answer = None
-        if scope["type"] == "http" and scope["method"] == "GET":
+        if scope["type"] == "http" and scope["method"] in FAST_METHODS:
             path: str = scope["path"]
             if path.startswith("/tiles/"):
                 answer = self._cached(scope, path)
@@ -101,7 +102,8 @@ class TileFastPath:
             if if_none_match and etag_matches(if_none_match.decode("latin-1"), answer.etag or ""):
                 status, headers = 304, answer.not_modified
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if status == 304 else answer.body})
+        empty = status == 304 or scope["method"] == "HEAD"
+        await send({"type": "http.response.body", "body": b"" if empty else answer.body})
 
     def _cached(self, scope: Scope, path: str) -> ReadyAnswer | None:
         release = self._release(scope)

@@ -124,6 +124,7 @@ def tile_router(settings: Settings) -> APIRouter:
             raise NotFoundError(f"layer {layer_id!r} is not a {expected} layer")
         return layer
 
+    @router.head("/tiles/{layer}/{quarter}/{z}/{x}/{y}.png", include_in_schema=False)
     @router.get(
         "/tiles/{layer}/{quarter}/{z}/{x}/{y}.png",
         response_class=Response,
@@ -139,6 +140,7 @@ def tile_router(settings: Settings) -> APIRouter:
         """A PNG tile of a raster layer for one quarter."""
         return serve(release, kind(release, layer, "raster"), quarter, tile, request)
 
+    @router.head("/tiles/{layer}/{z}/{x}/{y}.pbf", include_in_schema=False)
     @router.get(
         "/tiles/{layer}/{z}/{x}/{y}.pbf",
         response_class=Response,

@@ -65,6 +65,21 @@ def test_fast_answers_equal_routed_answers(fresh_client: TestClient, fast_calls:
     assert len(fast_calls) == len(ADDRESSES)  # every address, errors included, tried fast
 
 
+def test_head_answers_the_gets_status_and_headers(fresh_client: TestClient) -> None:
+    """``HEAD`` (curl -I, caches checking a tile) answers like ``GET``, fast or routed."""
+    statuses = set()
+    for url in ADDRESSES[::7]:
+        got = fresh_client.get(url)
+        for params in ({}, {"_": "1"}):
+            head = fresh_client.head(url, params=params)
+            assert head.status_code == got.status_code, url
+            assert head.content == b""
+            for name in COMPARED:
+                assert head.headers.get(name) == got.headers.get(name), (url, name)
+        statuses.add(got.status_code)
+    assert {200, 204, 404} <= statuses
+
+
 def test_conditional_and_pinned_requests(fresh_client: TestClient, fast_calls: list[str]) -> None:
     client = fresh_client
     url = "/tiles/enterprises/5/26/12.pbf"
