@@ -136,9 +136,15 @@ def serve(
 ) -> None:
     """Serve a built release: tiles, API and the web map."""
     from lantian.server.app import run
+    from lantian.server.errors import ReleaseUnavailableError
 
     settings = Settings(data_dir=data_dir, host=host, port=port, release=release)
-    run(settings, workers=workers, access_log=access_log)
+    try:
+        run(settings, workers=workers, access_log=access_log)
+    except ReleaseUnavailableError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"Build a release first, e.g. lantian build --demo --data-dir {data_dir}")
+        raise typer.Exit(1) from exc
 
 
 class EmbedMode(StrEnum):

@@ -24,6 +24,7 @@ from .extract import extract_router
 from .fastpath import TileFastPath
 from .preview import preview_router
 from .registry import ReleaseRegistry
+from .release import load_release
 from .tiles import tile_router
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -110,6 +111,7 @@ def run(settings: Settings, workers: int = 1, access_log: bool = False) -> None:
     from granian.log import LogLevels
     from granian.server import Server
 
+    load_release(settings).close()  # no or a broken release: one clear error, not a crash loop
     values = settings.model_dump(exclude_none=True)
     values["data_dir"] = Path(values["data_dir"]).resolve()
     os.environ.update({f"LANTIAN_{name.upper()}": _env_value(v) for name, v in values.items()})

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import httpx
 from lantian_served import lantian_serve  # registered by tests/conftest.py
+from typer.testing import CliRunner
+
+from lantian import cli
 
 
 def test_serve_with_two_workers(fixture_release, tmp_path: Path) -> None:
@@ -15,3 +18,13 @@ def test_serve_with_two_workers(fixture_release, tmp_path: Path) -> None:
         tile = httpx.get(f"{server.url}/tiles/enterprises/5/26/12.pbf")
         assert tile.status_code == 200 and tile.headers["etag"].startswith(f'"{fixture_release.id}')
         assert len(server.workers()) == 2
+
+
+def test_serve_without_a_release_says_so_and_exits(tmp_path: Path) -> None:
+    """No release yet (or a broken one): one clear error, not a crash loop of worker tracebacks."""
+    result = CliRunner().invoke(cli.app, ["serve", "--data-dir", str(tmp_path / "var")])
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert f"no release manifest at {tmp_path / 'var' / 'current'}" in message
+    assert "lantian build --demo" in message
+    assert "Traceback" not in result.output
