@@ -8,8 +8,10 @@ with the same ``tile_answer`` as the routes, and a tile the layer does not cover
 404 as the errors module; anything else goes on to the app (parameter checks, other errors,
 the OpenAPI document).
 
-Answers (200, 204 and the out-of-bounds 404) are kept ready to send, headers encoded, in an LRU
-cache per process keyed by release id and path, within ``settings.tile_cache_bytes``. A release
+Answers (200, 204 and the out-of-bounds 404) are kept ready to send, headers encoded, in LRU
+caches per process keyed by release id and path, within ``settings.tile_cache_bytes``: tiles
+in one, empty and missing ones in another of an eighth of the budget, so a flood of distinct
+missing addresses cannot push out the tiles people are viewing. A release
 id names immutable content, so a cached answer never goes stale; a new ``current`` release
 simply uses new keys. ``If-None-Match`` is compared with the cached ETag on every request.
 """
@@ -40,6 +42,7 @@ KINDS = {"png": "raster", "pbf": "vector"}
 RELEASE_ID = re.compile(RELEASE_PATTERN)
 FAST_METHODS = frozenset({"GET", "HEAD"})  # HEAD: the GET's status and headers, no body
 ENTRY_OVERHEAD = 512  # bytes a cached answer costs besides its body (key, headers, object)
+MISSES_SHARE = 8  # empty and missing answers get 1/8 of the cache budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,11 @@ def ready(status: int, headers: dict[str, str], body: bytes, media: str | None) 
     return ReadyAnswer(status, response.raw_headers, body, etag, unchanged.raw_headers)
 
 
+def answer_cache(max_bytes: int) -> LRUCache[tuple[str, str], ReadyAnswer]:
+    """An LRU of ready answers by (release id, path), within ``max_bytes``."""
+    return LRUCache(max_bytes, getsizeof=lambda answer: answer.size)
+
+
 def not_found(message: str) -> ReadyAnswer:
     """The errors module's 404 for a tile outside the layer's zooms or bounds."""
     response = JSONResponse({"detail": message}, status_code=404)
@@ -83,9 +91,9 @@ class TileFastPath:
         self.app = app
         self.state = state
         self.cache_control = settings.tile_cache_control
-        self.cache: LRUCache[tuple[str, str], ReadyAnswer] = LRUCache(
-            settings.tile_cache_bytes, getsizeof=lambda answer: answer.size
-        )
+        misses_bytes = settings.tile_cache_bytes // MISSES_SHARE
+        self.tiles = answer_cache(settings.tile_cache_bytes - misses_bytes)
+        self.misses = answer_cache(misses_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         answer = None
@@ -110,14 +118,17 @@ class TileFastPath:
         if release is None:
             return None
         key = (release.id, path)
-        answer = self.cache.get(key)
+        answer = self.tiles.get(key) or self.misses.get(key)
         if answer is None:
             try:
                 answer = self._answer(release, path)
             except Exception:  # an unreadable archive…: the app's routes log it, answer 500
                 return None
-            if answer is not None and answer.size <= self.cache.maxsize:
-                self.cache[key] = answer
+            if answer is None:
+                return None
+            cache = self.tiles if answer.status == 200 else self.misses
+            if answer.size <= cache.maxsize:
+                cache[key] = answer
         return answer
 
     def _release(self, scope: Scope) -> Release | None:

@@ -135,9 +135,10 @@ def test_cache_stays_within_its_byte_budget(fixture_release, fast_calls: list[st
     with TestClient(app) as client:
         for url in ADDRESSES:
             assert client.get(url).status_code in (200, 204, 404)
-        cache = app.tile_fast_path.cache
-        assert 0 < cache.currsize <= budget
-        assert len(cache) < len(ADDRESSES)
+        tiles, misses = app.tile_fast_path.tiles, app.tile_fast_path.misses
+        assert tiles.currsize > 0 and misses.currsize > 0
+        assert tiles.currsize + misses.currsize <= budget
+        assert len(tiles) + len(misses) < len(ADDRESSES)
         cached = len(fast_calls)
         for url in ADDRESSES[:5]:  # evicted long ago: read again
             client.get(url)
@@ -149,7 +150,24 @@ def test_a_zero_budget_caches_nothing(fixture_release, fast_calls: list[str]) ->
     with TestClient(app) as client:
         url = "/tiles/enterprises/5/26/12.pbf"
         assert client.get(url).content == client.get(url).content
-    assert len(fast_calls) == 2 and len(app.tile_fast_path.cache) == 0
+    assert len(fast_calls) == 2
+    assert len(app.tile_fast_path.tiles) == len(app.tile_fast_path.misses) == 0
+
+
+def test_a_flood_of_missing_tiles_leaves_cached_tiles_alone(
+    fixture_release, fast_calls: list[str]
+) -> None:
+    """Distinct missing addresses (a scraper, an attack) fill only the misses' share."""
+    app = create_app(Settings(data_dir=fixture_release.data_dir, tile_cache_bytes=64_000))
+    with TestClient(app) as client:
+        url = "/tiles/enterprises/5/26/12.pbf"
+        assert client.get(url).status_code == 200
+        flood = [f"/tiles/enterprises/8/{x}/0.pbf" for x in range(256)]  # the far north
+        assert {client.get(u).status_code for u in flood} == {404}
+        assert len(fast_calls) == 1 + len(flood)
+        assert client.get(url).status_code == 200
+        assert len(fast_calls) == 1 + len(flood)  # still cached
+        assert app.tile_fast_path.misses.currsize <= 64_000 // fastpath.MISSES_SHARE
 
 
 def test_an_unexpected_failure_gets_the_apps_500(
