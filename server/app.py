@@ -22,6 +22,7 @@ from .embed import embed_router
 from .errors import add_exception_handlers
 from .extract import extract_router
 from .fastpath import TileFastPath
+from .head import HeadAsGet
 from .preview import preview_router
 from .registry import ReleaseRegistry
 from .release import load_release
@@ -34,12 +35,14 @@ class LantianApp(FastAPI):
     """FastAPI whose tile requests are answered before the framework (``fastpath``).
 
     Tile answers therefore skip FastAPI's middleware, including its OpenTelemetry hooks; the
-    Host check (``settings.allowed_hosts``) comes first for every request.
+    Host check (``settings.allowed_hosts``) comes first for every request, and a ``HEAD`` of a
+    ``GET`` route is answered as that ``GET`` without the body (``head``).
     """
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.tile_fast_path = TileFastPath(super().__call__, settings, self.state)
+        framework = HeadAsGet(super().__call__, self.router)
+        self.tile_fast_path = TileFastPath(framework, settings, self.state)
         self.entry: ASGIApp = self.tile_fast_path
         if settings.allowed_hosts != ["*"]:
             self.entry = TrustedHostMiddleware(self.entry, allowed_hosts=settings.allowed_hosts)
