@@ -127,3 +127,22 @@ def test_slider_switches_quarter_archive(browser_page) -> None:
     shot = Path("/tmp") / "lantian-map-q2-cb.png"
     page.screenshot(path=str(shot))
     assert seen["errors"] == []
+
+
+def test_credits_fold_away_on_a_phone(browser: Browser, live_server: str) -> None:
+    """Shown in full on arrival, folded into the (i) button once the map is dragged, and back
+    with a tap: the sources stay one tap away without covering a fifth of a phone's map."""
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
+                            has_touch=True)
+    page.goto(f"{live_server}/", wait_until="load")
+    page.wait_for_function("window.lantian && window.lantian.map.loaded()", timeout=20_000)
+    credits = page.locator(".maplibregl-ctrl-attrib")
+    assert "Global Energy Monitor <GEM>" in credits.inner_text()
+    shown = credits.bounding_box()
+    page.evaluate("window.lantian.map.fire('drag')")  # what a finger's pan fires
+    folded = credits.bounding_box()
+    assert shown and shown["width"] > 300  # the credits across the map's foot
+    assert folded and folded["width"] <= 32 and folded["height"] <= 32  # only the button
+    page.locator(".maplibregl-ctrl-attrib-button").click()
+    assert "Global Energy Monitor <GEM>" in credits.inner_text()
+    page.close()

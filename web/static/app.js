@@ -452,7 +452,9 @@ async function main() {
   maplibregl.addProtocol("pmtiles", protocol.tile);
   const map = new maplibregl.Map(mapOptions(hash, firstCard));
   const credits = state.release.sources.map((s) => escapeHtml(s.attribution || s.title));
-  map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: credits }));
+  // On a phone the credits fold into an (i) button after the first drag; shown until then.
+  const compact = window.matchMedia("(max-width: 640px)").matches;
+  map.addControl(new maplibregl.AttributionControl({ compact, customAttribution: credits }));
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "bottom-right");
   window.lantian = { map, state, view: () => currentView(map) };
 
