@@ -30,6 +30,14 @@ class ReleaseUnavailableError(ServerError):
     """No valid release could be found or loaded; raised at startup."""
 
 
+def reason(error: BaseException) -> str:
+    """An exception's text for a response: an ``OSError``'s carries the absolute path, so only
+    its ``strerror`` is used."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error)
+
+
 class RangeNotSatisfiableError(ServerError):
     """A Range header asking for more byte ranges than a file response serves (416)."""
 

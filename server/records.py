@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..geo.gazetteer import PROVINCES_EN, short_name
-from .errors import ReleaseUnavailableError
+from .errors import ReleaseUnavailableError, reason
 
 Row = Mapping[str, Any]
 
@@ -176,7 +176,7 @@ def _table(root: Path, files: Iterable[str], candidates: Sequence[str]) -> list[
             try:
                 return read_rows(root / relative)
             except (OSError, ValueError, KeyError) as e:
-                raise ReleaseUnavailableError(f"cannot read {relative}: {e}") from e
+                raise ReleaseUnavailableError(f"cannot read {relative}: {reason(e)}") from e
     return []
 
 

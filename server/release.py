@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from ..geo.enterprises import pinyin_key
 from ..settings import Settings
-from .errors import NotFoundError, ReleaseUnavailableError
+from .errors import NotFoundError, ReleaseUnavailableError, reason
 from .pmtiles_reader import PMTilesArchive
 from .records import Records, load_records
 
@@ -253,7 +253,8 @@ def _open_archive(root: Path, info: FileInfo) -> PMTilesArchive:
     except ReleaseUnavailableError:
         raise
     except Exception as e:  # OSError, a malformed header or directory …
-        raise ReleaseUnavailableError(f"{info.path}: unreadable PMTiles archive: {e}") from e
+        message = f"{info.path}: unreadable PMTiles archive: {reason(e)}"
+        raise ReleaseUnavailableError(message) from e
 
 
 def open_release(root: Path) -> Release:
@@ -271,7 +272,7 @@ def open_release(root: Path) -> Release:
         quarters = tuple(str(q) for q in manifest["quarters"])
         timeline = tuple(str(q) for q in manifest.get("timeline") or quarters)
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ReleaseUnavailableError(f"invalid release manifest: {e}") from e
+        raise ReleaseUnavailableError(f"invalid release manifest: {reason(e)}") from e
     if manifest.get("id") != root.name:
         raise ReleaseUnavailableError("manifest id does not match the release directory")
 

@@ -491,3 +491,20 @@ def test_corrupt_archive_is_refused_and_previous_release_kept(
     settings = Settings(data_dir=previous.data_dir, release=broken.name)
     with pytest.raises(ReleaseUnavailableError), TestClient(create_app(settings)):
         pass  # a server started on it refuses to start
+
+
+
+@pytest.mark.parametrize("relative", ["tiles/pm25_2019Q1.pmtiles", "records/violations.csv"])
+def test_a_missing_file_is_named_without_the_servers_paths(
+    previous: Previous, relative: str
+) -> None:
+    """A pinned release missing a listed file is a 503 that names the file as the manifest does
+    and the OS error, never the data directory (OSError text carries the absolute path)."""
+    broken = builder.copy_release(previous.path, "r-0123456789ab")
+    (broken / relative).unlink()
+    with TestClient(create_app(Settings(data_dir=previous.data_dir))) as client:
+        answer = client.get("/api/release", params={"release": broken.name})
+    assert answer.status_code == 503
+    detail = answer.json()["detail"]
+    assert relative in detail and "No such file or directory" in detail
+    assert str(previous.data_dir) not in detail and str(broken) not in detail
