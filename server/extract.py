@@ -12,11 +12,13 @@ import json
 import math
 import os
 import shutil
+import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -47,6 +49,8 @@ MEDIA_TYPES: Mapping[str, str] = {
 }
 LAYER_NAME = "enterprises"
 STORED_SUFFIXES = (".tif", ".parquet")  # compressed already
+ZIP_EPOCH = datetime(1980, 1, 1, tzinfo=UTC)  # the earliest date a ZIP entry can hold
+COPY_CHUNK = 1 << 20
 COG_BLOCKSIZE = 256
 CHUNK_BYTES = 1 << 20
 COPY_ROWS = 512  # rows of the release COG read at a time while clipping
@@ -126,10 +130,11 @@ def _geodataframe(table: pd.DataFrame) -> Any:
 
 
 def write_enterprises(
-    table: pd.DataFrame, fmt: str, path: Path, notes: Mapping[str, str]
+    table: pd.DataFrame, fmt: str, path: Path, notes: Mapping[str, str], stamp: datetime
 ) -> None:
     """Write ``table`` as ``fmt``; ``notes`` (citation, licence, …) go into the file's metadata
-    where the format has a place for them (GeoParquet, GeoPackage)."""
+    where the format has a place for them (GeoParquet, GeoPackage). Dates written into the file
+    are ``stamp`` (the release's), so the same release and query give the same bytes."""
     if fmt == "csv":
         table.to_csv(path, index=False, encoding="utf-8")
     elif fmt == "parquet":
@@ -147,6 +152,7 @@ def write_enterprises(
             _geodataframe(table), path, layer=LAYER_NAME, driver="GPKG",
             dataset_metadata=dict(notes), layer_metadata=dict(notes),
         )  # fmt: skip
+        _date_geopackage(path, stamp)
     elif fmt == "geojson":
         import pyogrio
 
@@ -156,6 +162,23 @@ def write_enterprises(
         )  # fmt: skip
     else:  # pragma: no cover - the routes only pass known formats
         raise InvalidParameterError(f"format must be one of {', '.join(MEDIA_TYPES)}")
+
+
+def release_stamp(release: Release) -> datetime:
+    """When the release was built (manifest ``created``, UTC), else the ZIP format's epoch."""
+    try:
+        stamp = datetime.fromisoformat(str(release.manifest.get("created")))
+    except ValueError:
+        return ZIP_EPOCH
+    return max(stamp.astimezone(UTC) if stamp.tzinfo else stamp.replace(tzinfo=UTC), ZIP_EPOCH)
+
+
+def _date_geopackage(path: Path, stamp: datetime) -> None:
+    """Replace the write time GDAL puts in a GeoPackage's contents and metadata tables."""
+    text = stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE gpkg_contents SET last_change = ?", (text,))
+        db.execute("UPDATE gpkg_metadata_reference SET timestamp = ?", (text,))
 
 
 def record_rows(release: Release, relative: str, ids: set[str]) -> pd.DataFrame | None:
@@ -359,7 +382,7 @@ def extract_router(settings: Settings) -> APIRouter:
         name = f"{stem(release, 'enterprises', filters.quarter)}.{fmt}"
         with workdir() as directory:
             path = directory / name
-            write_enterprises(table, fmt, path, notes)
+            write_enterprises(table, fmt, path, notes, release_stamp(release))
             return send(path, directory, MEDIA_TYPES[fmt], name)
 
     @router.get(
@@ -421,10 +444,11 @@ def extract_router(settings: Settings) -> APIRouter:
         table = enterprise_table(release, index, quarter)
         ids = {str(i) for i in table["id"]}
         name = f"{stem(release, 'extract', quarter)}.zip"
+        stamp = release_stamp(release)
         with workdir() as directory:
             members: list[tuple[str, Path | str | bytes]] = []
             enterprises_name = f"enterprises.{fmt}"
-            write_enterprises(table, fmt, directory / enterprises_name, notes)
+            write_enterprises(table, fmt, directory / enterprises_name, notes, stamp)
             members.append((enterprises_name, directory / enterprises_name))
             counts: dict[str, int] = {"enterprises": len(table)}
             for label, relative in (("violations", VIOLATIONS_PATH), ("output", OUTPUT_PATH)):
@@ -461,7 +485,7 @@ def extract_router(settings: Settings) -> APIRouter:
                 ("query.json", json.dumps(query, ensure_ascii=False, indent=2) + "\n"),
             ]
             path = directory / name
-            _write_zip(path, members)
+            _write_zip(path, members, stamp)
             return send(path, directory, MEDIA_TYPES["zip"], name)
 
     return router
@@ -485,13 +509,20 @@ def _extract_notes(release: Release, query: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _write_zip(path: Path, members: Sequence[tuple[str, Path | str | bytes]]) -> None:
-    """Write ``members`` (file paths or contents); already-compressed files are stored."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+def _write_zip(
+    path: Path, members: Sequence[tuple[str, Path | str | bytes]], stamp: datetime
+) -> None:
+    """Write ``members`` (file paths or contents), each dated ``stamp``; already-compressed
+    files are stored."""
+    with zipfile.ZipFile(path, "w") as archive:
         for arcname, content in members:
+            info = zipfile.ZipInfo(arcname, date_time=stamp.timetuple()[:6])
             packed = arcname.endswith(STORED_SUFFIXES)
-            method = zipfile.ZIP_STORED if packed else zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED if packed else zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16  # rw-r--r--, not the temp file's mode
             if isinstance(content, Path):
-                archive.write(content, arcname, compress_type=method)
+                info.file_size = content.stat().st_size  # decides ZIP64 before writing
+                with content.open("rb") as source, archive.open(info, "w") as target:
+                    shutil.copyfileobj(source, target, COPY_CHUNK)
             else:
-                archive.writestr(arcname, content, compress_type=method)
+                archive.writestr(info, content)

@@ -8,10 +8,12 @@ import math
 import os
 import shutil
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -453,6 +455,30 @@ def test_no_temporary_files_are_left(client: TestClient, tmp_path: Path, monkeyp
     assert client.get("/api/extract/enterprises.gpkg", params=params).status_code == 200
     assert client.get("/api/extract/pm25.tif", params={"quarter": "2019Q1"}).status_code == 422
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_same_query_gives_the_same_bytes(client: TestClient) -> None:
+    """An extract is a function of the release and the query, not of the time it was asked
+    for: GeoPackage dates and ZIP entry dates are the release's build time, so analysts can
+    checksum and cache downloads. Two passes a second apart (GDAL dates to the millisecond,
+    ZIP to two seconds: the pause crosses at least one of them)."""
+    area = {"quarter": "2019Q1", "bbox": "112,35,120,41"}
+    urls = [*(("/api/extract.zip", {**area, "format": fmt}) for fmt in READERS),
+            *((f"/api/extract/enterprises.{fmt}", area) for fmt in READERS),
+            ("/api/extract/pm25.tif", area)]
+    first = [client.get(url, params=params) for url, params in urls]
+    time.sleep(2.1)
+    second = [client.get(url, params=params) for url, params in urls]
+    for (url, params), a, b in zip(urls, first, second, strict=True):
+        assert a.status_code == b.status_code == 200, (url, params)
+        assert a.content == b.content, (url, params)
+    built = client.get("/api/release").json()["created"]
+    with zipfile.ZipFile(io.BytesIO(first[READERS.index("gpkg")].content)) as archive:
+        dated = {info.date_time[:4] for info in archive.infolist()}
+        gpkg = archive.read("enterprises.gpkg")
+    stamp = datetime.fromisoformat(built)
+    assert dated == {(stamp.year, stamp.month, stamp.day, stamp.hour)}
+    assert built[:19].encode() in gpkg  # gpkg_contents.last_change
 
 
 NEW_ID = "20300101T000000Z-newer"
