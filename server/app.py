@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -57,7 +58,7 @@ def create_app(settings: Settings) -> LantianApp:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         registry = ReleaseRegistry(settings)
-        registry.current()  # fail at startup, not on the first request, without a release
+        await anyio.to_thread.run_sync(registry.current)  # no release: fail at startup
         app.state.releases = registry
         try:
             yield

@@ -132,8 +132,9 @@ class TileFastPath:
         return answer
 
     def _release(self, scope: Scope) -> Release | None:
-        """The release asked for (``?release=<id>`` or the current one); None if the app
-        should answer (other parameters, an unknown release, no release at all)."""
+        """The release asked for (``?release=<id>`` or the current one) if it is open; None
+        if the app should answer (other parameters, a release to open first, an unknown or
+        broken one, no release at all)."""
         query: bytes = scope["query_string"]
         release_id = None
         if query:
@@ -144,10 +145,7 @@ class TileFastPath:
         registry: ReleaseRegistry | None = getattr(self.state, "releases", None)
         if registry is None:  # not started
             return None
-        try:
-            return registry.release(release_id)
-        except Exception:  # the app answers 404 / 503 in its own format
-            return None
+        return registry.opened(release_id)  # one to open, unknown, broken: the app's routes
 
     def _answer(self, release: Release, path: str) -> ReadyAnswer | None:
         match = TILE_PATH.match(path)

@@ -29,6 +29,7 @@ class ReleaseRegistry:
         self._open: OrderedDict[str, Release] = OrderedDict()
         self._current: Release | None = None
         self._pointed: tuple[str, Release] | None = None  # (link target, its release)
+        self._refused: str | None = None  # a link target that could not be opened
         self._link = str(settings.current_link)
         self._lock = threading.Lock()
 
@@ -42,6 +43,8 @@ class ReleaseRegistry:
         pointed = self._pointed
         if pointed is not None and pointed[0] == pointer:
             return pointed[1]
+        if pointer is not None and pointer == self._refused and self._current is not None:
+            return self._current  # tried once: a release is immutable, so it stays broken
         try:
             root = self._root(pointer)
         except ReleaseUnavailableError:
@@ -58,6 +61,7 @@ class ReleaseRegistry:
             if known is None:
                 raise
             log.exception("release %s could not be opened; still serving %s", root, known.id)
+            self._refused = pointer
             return known
         self._current = release
         self._remember(pointer, release)
@@ -85,6 +89,23 @@ class ReleaseRegistry:
         if not (path / MANIFEST_NAME).is_file():
             raise ReleaseUnavailableError(f"no release manifest at {path}")
         return path.resolve()
+
+    def opened(self, release_id: str | None) -> Release | None:
+        """What ``release(release_id)`` gives if that needs no opening, else None.
+
+        For the event loop: opening a release checks every archive's SHA-256, which must run
+        in a worker thread (the app's routes), not stall every request of the process.
+        """
+        pointed = self._pointed
+        if pointed is None or pointed[0] != self._pointer():
+            return None
+        current = pointed[1]
+        if release_id is None or release_id == current.id:
+            return current
+        release = self._open.get(release_id)
+        if release is None or not (release.root / MANIFEST_NAME).is_file():
+            return None
+        return release
 
     def release(self, release_id: str | None) -> Release:
         """The release pinned by ``release_id``, else the current one."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from lantian.server import registry as registry_module
 from lantian.server.app import create_app
 from lantian.settings import Settings
 
@@ -143,3 +146,55 @@ def test_a_swap_between_reading_and_opening_the_link_is_not_remembered_wrongly(
         builder.activate(data_dir, NEW_ID)
         assert client.get("/api/release").json()["id"] == NEW_ID
         assert client.get(TILE).headers["etag"].startswith(f'"{NEW_ID}-')
+
+
+@pytest.fixture
+def opens(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """Every release opened: (id, whether it ran on an event loop's thread)."""
+    calls: list[tuple[str, bool]] = []
+    real = registry_module.open_release
+
+    def recording(root: Path) -> Any:
+        try:
+            asyncio.get_running_loop()
+            on_loop = True
+        except RuntimeError:
+            on_loop = False
+        calls.append((root.name, on_loop))
+        return real(root)
+
+    monkeypatch.setattr(registry_module, "open_release", recording)
+    return calls
+
+
+def test_releases_are_opened_off_the_event_loop(
+    two_releases: tuple[Path, str], opens: list[tuple[str, bool]]
+) -> None:
+    """Opening checks every archive's SHA-256: on the loop it would stall every request of
+    the worker. The fast path leaves a release it has not opened to the routes' threads."""
+    data_dir, old_id = two_releases
+    with TestClient(create_app(Settings(data_dir=data_dir))) as client:
+        old_tile = client.get(TILE)
+        builder.activate(data_dir, NEW_ID)
+        for _ in range(3):
+            tile = client.get(TILE)
+            assert tile.status_code == 200 and tile.headers["etag"] != old_tile.headers["etag"]
+        for _ in range(3):
+            pinned = client.get(TILE, params={"release": old_id})
+            assert pinned.headers["etag"] == old_tile.headers["etag"]
+    assert [release for release, _ in opens] == [old_id, NEW_ID]
+    assert not any(on_loop for _, on_loop in opens)
+
+
+def test_a_broken_new_release_is_tried_once(
+    two_releases: tuple[Path, str], opens: list[tuple[str, bool]]
+) -> None:
+    """Each request used to re-open (and re-hash) the broken release before falling back."""
+    data_dir, old_id = two_releases
+    (data_dir / "releases" / NEW_ID / "manifest.json").write_text("{", encoding="utf-8")
+    with TestClient(create_app(Settings(data_dir=data_dir))) as client:
+        builder.activate(data_dir, NEW_ID)
+        for _ in range(5):
+            assert client.get("/api/release").json()["id"] == old_id
+            assert client.get(TILE).status_code == 200
+    assert [release for release, _ in opens] == [old_id, NEW_ID]
