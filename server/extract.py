@@ -50,7 +50,6 @@ MEDIA_TYPES: Mapping[str, str] = {
 LAYER_NAME = "enterprises"
 STORED_SUFFIXES = (".tif", ".parquet")  # compressed already
 ZIP_EPOCH = datetime(1980, 1, 1, tzinfo=UTC)  # the earliest date a ZIP entry can hold
-COPY_CHUNK = 1 << 20
 COG_BLOCKSIZE = 256
 CHUNK_BYTES = 1 << 20
 COPY_ROWS = 512  # rows of the release COG read at a time while clipping
@@ -523,6 +522,6 @@ def _write_zip(
             if isinstance(content, Path):
                 info.file_size = content.stat().st_size  # decides ZIP64 before writing
                 with content.open("rb") as source, archive.open(info, "w") as target:
-                    shutil.copyfileobj(source, target, COPY_CHUNK)
+                    shutil.copyfileobj(source, target, CHUNK_BYTES)
             else:
                 archive.writestr(info, content)
