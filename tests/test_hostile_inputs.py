@@ -493,7 +493,6 @@ def test_corrupt_archive_is_refused_and_previous_release_kept(
         pass  # a server started on it refuses to start
 
 
-
 @pytest.mark.parametrize("relative", ["tiles/pm25_2019Q1.pmtiles", "records/violations.csv"])
 def test_a_missing_file_is_named_without_the_servers_paths(
     previous: Previous, relative: str

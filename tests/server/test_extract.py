@@ -460,8 +460,8 @@ def test_no_temporary_files_are_left(client: TestClient, tmp_path: Path, monkeyp
 def test_the_same_query_gives_the_same_bytes(client: TestClient) -> None:
     """An extract is a function of the release and the query, not of the time it was asked
     for: GeoPackage dates and ZIP entry dates are the release's build time, so analysts can
-    checksum and cache downloads. Two passes a second apart (GDAL dates to the millisecond,
-    ZIP to two seconds: the pause crosses at least one of them)."""
+    checksum and cache downloads. Two passes 2.1 s apart (GDAL dates to the millisecond, ZIP
+    to two seconds: the pause changes both)."""
     area = {"quarter": "2019Q1", "bbox": "112,35,120,41"}
     urls = [*(("/api/extract.zip", {**area, "format": fmt}) for fmt in READERS),
             *((f"/api/extract/enterprises.{fmt}", area) for fmt in READERS),
