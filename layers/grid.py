@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from rasterio.transform import Affine
+from affine import Affine  # rasterio's own type, without loading GDAL
 
+UNITS = "ug m-3"  # CF units of every PM2.5 grid
 _EPS = 1e-9
 
 

@@ -39,10 +39,9 @@ import pandas as pd
 import xarray as xr
 from dask.array.core import PerformanceWarning
 
-from lantian.layers.grid import GridSpec
+from lantian.layers.grid import UNITS, GridSpec
 from lantian.layers.interpolate import MIN_STATIONS, Options, interpolate
 from lantian.layers.periods import format_quarter, quarter_of
-from lantian.layers.writers import UNITS
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ import xarray as xr
 from rasterio.crs import CRS
 from rasterio.transform import Affine
 
+from lantian.layers.grid import UNITS
 from lantian.layers.periods import quarter_bounds
 
-UNITS = "ug m-3"
 DECIMALS = 1  # values are stored to 0.1 µg/m³ (monitors report whole µg/m³); halves file size
 STANDARD_NAME = "mass_concentration_of_pm2p5_ambient_aerosol_particles_in_air"
 BANDS = ("pm25", "pm25_uncertainty")
