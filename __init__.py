@@ -6,8 +6,9 @@ __version__ = "0.1.0"
 
 
 def embed(*args: Any, **kwargs: Any) -> Any:
-    """A folium embed of a release (an ``EmbedMap``); see :func:`lantian.server.embed.embed`,
-    imported on first use so ``import lantian`` stays light."""
-    from lantian.server.embed import embed as build
+    """A folium embed of a release (an ``EmbedMap``); see
+    :func:`lantian.server.embeds.routes.embed`, imported on first use so ``import lantian``
+    stays light."""
+    from lantian.server.embeds.routes import embed as build
 
     return build(*args, **kwargs)

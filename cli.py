@@ -185,7 +185,7 @@ def embed(
     ] = None,
 ) -> None:
     """Write a folium (Leaflet) map of a region and quarter for a news article."""
-    from lantian.server.embed import embed as build_embed
+    from lantian.server.embeds.routes import embed as build_embed
 
     if mode is EmbedMode.linked and not server_url:
         raise typer.BadParameter("a linked embed needs --server-url", param_hint="--server-url")

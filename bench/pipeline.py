@@ -214,7 +214,7 @@ def case_vector(n: int) -> dict[str, Any]:
 
 
 def case_ondemand(release: str, quarter: str | None, zooms: str, per_zoom: int) -> dict[str, Any]:
-    from lantian.server.pmtiles_reader import PMTilesArchive
+    from lantian.server.releases.pmtiles_reader import PMTilesArchive
     from lantian.tiles.colormaps import get_colormap
     from lantian.tiles.raster import render_tile_cog, render_tiles
 

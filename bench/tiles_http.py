@@ -58,8 +58,8 @@ from pmtiles.writer import Writer
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, machine, save, table
 
-from lantian.server import pmtiles_reader
-from lantian.server.pmtiles_reader import PMTilesArchive
+from lantian.server.releases import pmtiles_reader
+from lantian.server.releases.pmtiles_reader import PMTilesArchive
 from lantian.tiles.raster import tile_range
 
 BENCH = Path(__file__).resolve().parent

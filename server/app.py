@@ -17,17 +17,17 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..settings import Settings
-from .api import api_router
-from .downloads import downloads_router
-from .embed import embed_router
+from .api.routes import api_router
+from .embeds.preview import preview_router
+from .embeds.routes import embed_router
 from .errors import add_exception_handlers
-from .extract import extract_router
-from .fastpath import TileFastPath
+from .exports.downloads import downloads_router
+from .exports.extract import extract_router
 from .head import HeadAsGet
-from .preview import preview_router
-from .registry import ReleaseRegistry
-from .release import load_release
-from .tiles import tile_router
+from .releases.registry import ReleaseRegistry
+from .releases.release import load_release
+from .tiles.fastpath import TileFastPath
+from .tiles.routes import tile_router
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 

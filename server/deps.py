@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Query, Request
 
 from .errors import InvalidParameterError, RangeNotSatisfiableError
-from .registry import ReleaseRegistry
-from .release import Release
+from .releases.registry import ReleaseRegistry
+from .releases.release import Release
 
 MAX_ZOOM = 22
 QUARTER_PATTERN = r"^\d{4}Q[1-4]$"

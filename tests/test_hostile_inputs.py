@@ -29,7 +29,7 @@ from lantian.errors import BuildError, InputError, LantianError
 from lantian.pipeline import BuildInputs, BuildOptions
 from lantian.server.app import create_app
 from lantian.server.errors import ReleaseUnavailableError
-from lantian.server.release import open_release
+from lantian.server.releases.release import open_release
 from lantian.settings import Settings
 from lantian.tiles.release import ReleaseStore, verify_release
 

@@ -601,7 +601,7 @@ def build_release(data_dir: Path) -> FixtureRelease:
 
 
 def with_enterprise_name(release: Any, index: int, name: str) -> Any:
-    """A copy of a loaded ``lantian.server.release.Release`` whose plant ``index`` is renamed."""
+    """A copy of a loaded ``lantian.server.releases.release.Release``, plant ``index`` renamed."""
     from dataclasses import replace
     from types import MappingProxyType
 

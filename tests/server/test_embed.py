@@ -15,16 +15,16 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from lantian.cli import app as cli_app
-from lantian.server import embed as embed_module
 from lantian.server.app import create_app
 from lantian.server.deps import EnterpriseFilter
-from lantian.server.embed import embed, embed_map
-from lantian.server.embed_assets import script_json
-from lantian.server.embed_content import popup_html
-from lantian.server.embed_view import EmbedLimits, EmbedView, resolve_province
+from lantian.server.embeds import routes as embed_module
+from lantian.server.embeds.assets import script_json
+from lantian.server.embeds.content import popup_html
+from lantian.server.embeds.describe import describe_view
+from lantian.server.embeds.routes import embed, embed_map
+from lantian.server.embeds.view import EmbedLimits, EmbedView, resolve_province
 from lantian.server.errors import InvalidParameterError, NotFoundError
-from lantian.server.release import Release, open_release
-from lantian.server.view import describe_view
+from lantian.server.releases.release import Release, open_release
 from lantian.settings import Settings
 
 EVIL = "</script><script>window.__pwned=1</script>\u2028&"

@@ -30,9 +30,9 @@ from rasterio.io import MemoryFile
 from rasterio.windows import Window
 
 from lantian.server.app import create_app
-from lantian.server.citation import SYNTHETIC_NOTE, citation, licence_notes
-from lantian.server.extract import pm25_clip, write_cog
-from lantian.server.release import open_release
+from lantian.server.exports.citation import SYNTHETIC_NOTE, citation, licence_notes
+from lantian.server.exports.extract import pm25_clip, write_cog
+from lantian.server.releases.release import open_release
 from lantian.settings import Settings
 
 from .conftest import builder

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from lantian.server import fastpath, tiles
 from lantian.server.app import create_app
+from lantian.server.tiles import fastpath
+from lantian.server.tiles import routes as tiles
 from lantian.settings import Settings
 
 from .conftest import builder

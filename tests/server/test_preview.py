@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from lantian.server import preview
 from lantian.server.app import create_app
+from lantian.server.embeds import preview
 from lantian.settings import Settings
 
 from .conftest import builder

@@ -337,7 +337,7 @@ def test_facts_from_csv(fixture_release, client: TestClient, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("name", ["Hebei", "hebei ", "河北省", "河北"])
 def test_province_key(name: str) -> None:
-    from lantian.server.records import province_key
+    from lantian.server.releases.records import province_key
 
     assert province_key(name) == "河北"
     assert province_key("Shaanxi") != province_key("Shanxi") == province_key("山西省")

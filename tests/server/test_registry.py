@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from lantian.server import registry as registry_module
 from lantian.server.app import create_app
+from lantian.server.releases import registry as registry_module
 from lantian.settings import Settings
 
 from .conftest import builder
@@ -139,7 +139,7 @@ def test_a_swap_between_reading_and_opening_the_link_is_not_remembered_wrongly(
     with TestClient(create_app(Settings(data_dir=data_dir))) as client:
         assert client.get("/api/release").json()["id"] == old_id
         builder.activate(data_dir, NEW_ID)
-        monkeypatch.setattr("lantian.server.registry.os.readlink", readlink_then_swap_back)
+        monkeypatch.setattr("lantian.server.releases.registry.os.readlink", readlink_then_swap_back)
         assert client.get("/api/release").json()["id"] == NEW_ID
         assert swapped
         assert client.get("/api/release").json()["id"] == old_id

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from lantian.server.errors import NotFoundError
-from lantian.server.pmtiles_reader import PMTilesArchive
-from lantian.server.release import ALL
-from lantian.server.tiles import tile_answer
+from lantian.server.releases.pmtiles_reader import PMTilesArchive
+from lantian.server.releases.release import ALL
+from lantian.server.tiles.routes import tile_answer
 
 # Tile (z, x, y) of a plant at 118.45 E, 39.00 N; (8, 207, 97) is inside the bounds, empty.
 PLANT_TILE = (8, 212, 97)

@@ -10,9 +10,9 @@ import lantian_fixture_release as builder  # registered by tests/conftest.py
 import pytest
 from playwright.sync_api import Browser, Page, Route
 
-from lantian.server.embed import embed_map
-from lantian.server.embed_view import EmbedView
-from lantian.server.release import open_release
+from lantian.server.embeds.routes import embed_map
+from lantian.server.embeds.view import EmbedView
+from lantian.server.releases.release import open_release
 
 pytestmark = pytest.mark.browser
 

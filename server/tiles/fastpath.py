@@ -27,12 +27,12 @@ from starlette.datastructures import State
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..settings import Settings
-from .deps import MAX_ZOOM, NAME_PATTERN, QUARTER_PATTERN, RELEASE_PATTERN
-from .errors import NotFoundError
-from .registry import ReleaseRegistry
-from .release import ALL, Release
-from .tiles import etag_matches, tile_answer
+from ...settings import Settings
+from ..deps import MAX_ZOOM, NAME_PATTERN, QUARTER_PATTERN, RELEASE_PATTERN
+from ..errors import NotFoundError
+from ..releases.registry import ReleaseRegistry
+from ..releases.release import ALL, Release
+from .routes import etag_matches, tile_answer
 
 TILE_PATH = re.compile(  # the routes' layer and quarter patterns, without their anchors
     rf"^/tiles/(?P<layer>{NAME_PATTERN[1:-1]})/(?:(?P<quarter>{QUARTER_PATTERN[1:-1]})/)?"

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .release import Release
+from ..releases.release import Release
 
 BBox = tuple[float, float, float, float]
 KINDS = ("cities", "provinces")  # drawn bottom to top

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import FileResponse
 from pmtiles.tile import Compression, TileType
 
-from ..settings import Settings
-from .deps import (
+from ...settings import Settings
+from ..deps import (
     LayerId,
     Quarter,
     RangeHeader,
@@ -22,8 +22,8 @@ from .deps import (
     check_ranges,
     pinned_query,
 )
-from .errors import ERROR_RESPONSES, RANGE_RESPONSES, NotFoundError
-from .release import ALL, LayerInfo, Release, plain
+from ..errors import ERROR_RESPONSES, RANGE_RESPONSES, NotFoundError
+from ..releases.release import ALL, LayerInfo, Release, plain
 
 MVT = "application/vnd.mapbox-vector-tile"
 TILE_MEDIA = {TileType.PNG: "image/png", TileType.MVT: MVT}

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from .api import enterprise_mask, timeline_position
-from .deps import EnterpriseFilter, parse_bbox
-from .errors import InvalidParameterError, NotFoundError
-from .records import PM25_SOURCE, RECORDS_SOURCE
-from .release import LayerInfo, Release
+from ..api.routes import enterprise_mask, timeline_position
+from ..deps import EnterpriseFilter, parse_bbox
+from ..errors import InvalidParameterError, NotFoundError
+from ..releases.records import PM25_SOURCE, RECORDS_SOURCE
+from ..releases.release import LayerInfo, Release
 
 BBox = tuple[float, float, float, float]
 
@@ -137,7 +137,7 @@ def colormap_doc(release: Release, name: str) -> Mapping[str, Any]:
     """The legend of scale ``name``: the release's own (the tiles'), else the registry's."""
     doc = release.colormaps.get(name)
     if doc is None:
-        from ..tiles.colormaps import get_colormap
+        from ...tiles.colormaps import get_colormap
 
         try:
             doc = get_colormap(name).to_json()

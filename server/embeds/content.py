@@ -15,11 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from ..tiles.colormaps import class_rgba
-from .api import timeline_position
-from .embed_view import MAX_LAT, BBox, ResolvedView
-from .release import Release
-from .view import INDUSTRY_COLOURS, OTHER_COLOUR, quarter_label, quarter_month_span, release_stamp
+from ...tiles.colormaps import class_rgba
+from ..api.routes import timeline_position
+from ..releases.release import Release
+from .describe import (
+    INDUSTRY_COLOURS,
+    OTHER_COLOUR,
+    quarter_label,
+    quarter_month_span,
+    release_stamp,
+)
+from .view import MAX_LAT, BBox, ResolvedView
 
 CITED, UP, APPROX, RECORDS = 1, 2, 4, 8  # marker flag bits
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")

@@ -13,8 +13,8 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from ..settings import Settings
-from .errors import NotFoundError, ReleaseUnavailableError
+from ...settings import Settings
+from ..errors import NotFoundError, ReleaseUnavailableError
 from .release import MANIFEST_NAME, RELEASE_ID, Release, open_release, release_dir
 
 log = logging.getLogger(__name__)

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..geo.enterprises import pinyin_key
-from ..settings import Settings
-from .api import enterprise_mask, timeline_position
-from .deps import EnterpriseFilter, parse_bbox
-from .errors import InvalidParameterError, NotFoundError
-from .release import LayerInfo, Release, search_key
-from .view import default_extent
+from ...geo.enterprises import pinyin_key
+from ...settings import Settings
+from ..api.routes import enterprise_mask, timeline_position
+from ..deps import EnterpriseFilter, parse_bbox
+from ..errors import InvalidParameterError, NotFoundError
+from ..releases.release import LayerInfo, Release, search_key
+from .describe import default_extent
 
 BBox = tuple[float, float, float, float]
 DEFAULT_LAYER = "pm25"

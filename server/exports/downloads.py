@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
-from ..settings import Settings
-from .deps import RangeHeader, ReleaseDep, check_ranges, pinned_query
-from .errors import ERROR_RESPONSES, RANGE_RESPONSES, NotFoundError
-from .release import safe_relative
-from .tiles import base_url
+from ...settings import Settings
+from ..deps import RangeHeader, ReleaseDep, check_ranges, pinned_query
+from ..errors import ERROR_RESPONSES, RANGE_RESPONSES, NotFoundError
+from ..releases.release import safe_relative
+from ..tiles.routes import base_url
 
 
 def downloads_router(settings: Settings) -> APIRouter:

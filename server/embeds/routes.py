@@ -33,10 +33,12 @@ from cachetools import LRUCache
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from ..settings import Settings
-from .boundaries import embed_lines
-from .deps import NAME_PATTERN, QUARTER_PATTERN, ReleaseDep, parse_bbox
-from .embed_assets import (
+from ...settings import Settings
+from ..deps import NAME_PATTERN, QUARTER_PATTERN, ReleaseDep, parse_bbox
+from ..errors import ERROR_RESPONSES, InvalidParameterError
+from ..releases.release import Release
+from ..tiles.routes import base_url, etag_matches
+from .assets import (
     EMBED_CSS,
     EMBED_JS,
     assets_digest,
@@ -44,7 +46,8 @@ from .embed_assets import (
     script_json,
     vendor_urls,
 )
-from .embed_content import (
+from .boundaries import embed_lines
+from .content import (
     attributions,
     industry_palette,
     legend_html,
@@ -52,7 +55,8 @@ from .embed_content import (
     overlay_image,
     title_html,
 )
-from .embed_view import (
+from .describe import INDUSTRY_COLOURS, colormap_doc, describe_view
+from .view import (
     DEFAULT_LAYER,
     OVERLAY_PAD,
     BBox,
@@ -64,10 +68,6 @@ from .embed_view import (
     padded,
     resolve_view,
 )
-from .errors import ERROR_RESPONSES, InvalidParameterError
-from .release import Release
-from .tiles import base_url, etag_matches
-from .view import INDUSTRY_COLOURS, colormap_doc, describe_view
 
 if TYPE_CHECKING:
     import folium
@@ -300,7 +300,7 @@ def embed(
 
         lantian.embed(data_dir="var", province="河北省", quarter="2019Q1").save("hebei.html")
     """
-    from .release import load_release
+    from ..releases.release import load_release
 
     settings = Settings(data_dir=Path(data_dir), release=release)
     opened = load_release(settings)

@@ -1,6 +1,6 @@
 """How to cite a release and under which licences its sources are used: plain strings.
 
-Pure functions of a :class:`~lantian.server.release.Release` (its manifest), shared by the
+Pure functions of a :class:`~lantian.server.releases.release.Release` (its manifest), shared by the
 extracts (``server/extract.py``) and anything else that ships release data (embeds).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .release import Release
+from ..releases.release import Release
 
 SYNTHETIC_NOTE = (
     "SYNTHETIC DATA: this release was built from synthetic test inputs. Its values are not "

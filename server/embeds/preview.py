@@ -27,15 +27,15 @@ from cachetools import LRUCache
 from fastapi import APIRouter, Depends, Query, Request, Response
 from PIL import Image, ImageDraw, ImageFont
 
-from ..settings import Settings
-from ..tiles.colormaps import class_rgba
-from .api import enterprise_mask
+from ...settings import Settings
+from ...tiles.colormaps import class_rgba
+from ..api.routes import enterprise_mask
+from ..deps import NAME_PATTERN, EnterpriseFilter, ReleaseDep
+from ..errors import ERROR_RESPONSES
+from ..releases.release import Release
+from ..tiles.routes import etag_matches
 from .boundaries import boundary_lines
-from .deps import NAME_PATTERN, EnterpriseFilter, ReleaseDep
-from .errors import ERROR_RESPONSES
-from .release import Release
-from .tiles import etag_matches
-from .view import (
+from .describe import (
     INDUSTRY_COLOURS,
     OTHER_COLOUR,
     BBox,

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Depends, Path, Request
 
-from ..settings import Settings
-from .deps import (
+from ...settings import Settings
+from ..deps import (
     NAME_PATTERN,
     EnterpriseFilter,
     EnterpriseId,
@@ -22,10 +22,10 @@ from .deps import (
     parse_bbox,
     pinned_query,
 )
-from .errors import ERROR_RESPONSES, InvalidParameterError, NotFoundError
-from .records import PM25_SOURCE, facility_card
-from .release import Release, plain, search_key
-from .tiles import base_url
+from ..errors import ERROR_RESPONSES, InvalidParameterError, NotFoundError
+from ..releases.records import PM25_SOURCE, facility_card
+from ..releases.release import Release, plain, search_key
+from ..tiles.routes import base_url
 
 
 def release_summary(release: Release, base: str, pin: str = "") -> dict[str, Any]:

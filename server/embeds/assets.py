@@ -16,7 +16,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
-VENDOR_DIR = Path(__file__).resolve().parent.parent / "web" / "static" / "vendor"
+VENDOR_DIR = Path(__file__).resolve().parents[2] / "web" / "static" / "vendor"
 # (name, path under vendor/) in load order.
 JS = (
     ("leaflet", "leaflet/leaflet.js"),

@@ -28,14 +28,14 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from ..settings import Settings
-from .api import enterprise_mask
+from ...settings import Settings
+from ..api.routes import enterprise_mask
+from ..deps import EnterpriseFilter, ReleaseDep, parse_bbox
+from ..errors import ERROR_RESPONSES, InvalidParameterError, NotFoundError
+from ..releases.records import FACT_FIELDS, OUTPUT_PATH, VIOLATIONS_PATH
+from ..releases.release import ENTERPRISE_FIELDS, Release
+from ..tiles.routes import base_url
 from .citation import citation, created_date, is_synthetic, licence_notes
-from .deps import EnterpriseFilter, ReleaseDep, parse_bbox
-from .errors import ERROR_RESPONSES, InvalidParameterError, NotFoundError
-from .records import FACT_FIELDS, OUTPUT_PATH, VIOLATIONS_PATH
-from .release import ENTERPRISE_FIELDS, Release
-from .tiles import base_url
 
 Format = Literal["parquet", "gpkg", "csv", "geojson"]
 READERS = ("parquet", "gpkg", "csv", "geojson")

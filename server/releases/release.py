@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..geo.enterprises import pinyin_key
-from ..settings import Settings
-from .errors import NotFoundError, ReleaseUnavailableError, reason
+from ...geo.enterprises import pinyin_key
+from ...settings import Settings
+from ..errors import NotFoundError, ReleaseUnavailableError, reason
 from .pmtiles_reader import PMTilesArchive
 from .records import Records, load_records
 

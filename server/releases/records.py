@@ -14,8 +14,8 @@ from urllib.parse import quote
 import numpy as np
 import numpy.typing as npt
 
-from ..geo.gazetteer import PROVINCES_EN, short_name
-from .errors import ReleaseUnavailableError, reason
+from ...geo.gazetteer import PROVINCES_EN, short_name
+from ..errors import ReleaseUnavailableError, reason
 
 Row = Mapping[str, Any]
 

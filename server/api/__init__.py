@@ -1,0 +1,1 @@
+"""The JSON API: search, enterprise detail and cards, point queries, statistics."""

@@ -1,0 +1,1 @@
+"""Embeds and previews: folium pages, their view and content, PNG previews, descriptions."""

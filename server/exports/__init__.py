@@ -1,0 +1,1 @@
+"""Extracts and downloads: release files, filtered extracts, citations and licences."""

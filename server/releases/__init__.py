@@ -1,0 +1,1 @@
+"""Releases: opening, verifying and following the `current` link; PMTiles reading; records."""
