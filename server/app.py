@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..settings import Settings
 from .api.routes import api_router
+from .catalogues import catalogue_router
 from .embeds.preview import preview_router
 from .embeds.routes import embed_router
 from .errors import add_exception_handlers
@@ -80,6 +81,7 @@ def create_app(settings: Settings) -> LantianApp:
     app.include_router(preview_router(settings))
     app.include_router(extract_router(settings))
     app.include_router(embed_router(settings))
+    app.include_router(catalogue_router())
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:

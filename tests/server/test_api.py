@@ -252,3 +252,15 @@ def test_explicit_release_id(settings: Settings) -> None:
     chosen = settings.model_copy(update={"release": "2019-fixture.1"})
     with TestClient(create_app(chosen)) as other:
         assert other.get("/healthz").json()["release"] == "2019-fixture.1"
+
+
+def test_message_catalogues_are_served_per_language(client) -> None:
+    from lantian.i18n import catalogue
+
+    for lang in ("zh", "en"):
+        r = client.get(f"/i18n/{lang}.json")
+        assert r.status_code == 200
+        assert r.json() == catalogue(lang)
+        assert "max-age" in r.headers["cache-control"]
+    bad = client.get("/i18n/fr.json")
+    assert bad.status_code == 422 and "lang" in bad.text
