@@ -12,9 +12,12 @@ distortion of a single planar projection (chord and arc differ by < 0.01 % at 15
   ``max_lag_km``). Uncertainty = kriging standard deviation. Cells sharing the same neighbour set
   share one inverted kriging matrix, which keeps the national grid tractable.
 
-Cells farther than ``max_distance_km`` from every station are NaN. Stations at identical
-coordinates are averaged into one; NaN/Inf values are dropped. Leave-one-out cross-validation
-(each station predicted from the others with the same method) gives RMSE, MAE, bias and n.
+Cells farther than ``max_distance_km`` from every station are NaN (``inf``: none is), and so are
+cells outside an optional ``mask`` (e.g. the country's cells), which are not computed at all.
+With ``search_radius_km=inf`` IDW takes the ``k`` nearest stations however far. Stations at
+identical coordinates are averaged into one; NaN/Inf values are dropped. Leave-one-out
+cross-validation (each station predicted from the others with the same method) gives RMSE, MAE,
+bias and n.
 """
 
 from __future__ import annotations
@@ -104,10 +107,15 @@ def interpolate(
     grid: GridSpec,
     quarter: str,
     options: Options | None = None,
+    *,
+    mask: npt.NDArray[np.bool_] | None = None,
 ) -> Interpolation:
-    """Interpolate station values (WGS-84 lon/lat) onto ``grid`` for ``quarter``."""
+    """Interpolate station values (WGS-84 lon/lat) onto ``grid`` for ``quarter``; only the
+    cells where ``mask`` (of ``grid.shape``) is True, when given."""
     opts = options or Options()
     parse_quarter(quarter)
+    if mask is not None and mask.shape != grid.shape:
+        raise ValueError(f"mask shape {mask.shape} is not the grid's {grid.shape}")
     points, vals, n_merged = _clean(lon, lat, values)
     tree = cKDTree(points)
     variogram = _fit_variogram(points, vals, opts) if opts.method == "kriging" else None
@@ -115,8 +123,10 @@ def interpolate(
     pm25 = np.full(grid.shape, np.nan, np.float32)
     sigma = np.full(grid.shape, np.nan, np.float32)
     for rows, cells in _row_chunks(grid, opts.chunk_cells):
-        near = tree.query(cells, k=1, distance_upper_bound=opts.max_distance_km, workers=-1)[0]
-        inside = np.isfinite(near)
+        inside = np.ones(len(cells), bool) if mask is None else mask[rows].flatten()
+        if np.isfinite(opts.max_distance_km) and inside.any():
+            inside[inside] = np.isfinite(tree.query(
+                cells[inside], k=1, distance_upper_bound=opts.max_distance_km, workers=-1)[0])
         est = np.full(len(cells), np.nan)
         unc = np.full(len(cells), np.nan)
         if inside.any():

@@ -78,3 +78,25 @@ def test_real_q1_north_china(q1_station_means: pd.DataFrame, method: Method) -> 
     value = float(result.dataset["pm25"][row, col])
     assert value == pytest.approx(beijing["pm25"], abs=8.0)
     assert np.isfinite(result.dataset["pm25"].to_numpy()).all()  # dense network here
+
+
+def test_uncapped_idw_covers_every_masked_cell() -> None:
+    far = GridSpec(100.0, 30.0, 120.0, 42.0, 0.1)  # cells up to ~1,500 km from the stations
+    uncapped = Options(max_distance_km=np.inf, search_radius_km=np.inf)
+    full = interpolate(LON, LAT, VAL, far, "2019Q1", uncapped).dataset
+    assert np.isfinite(full["pm25"].to_numpy()).all()
+    assert np.isnan(interpolate(LON, LAT, VAL, far, "2019Q1").dataset["pm25"]).any()
+    mask = np.zeros(far.shape, bool)
+    mask[:60, :150] = True
+    before = mask.copy()
+    masked = interpolate(LON, LAT, VAL, far, "2019Q1", uncapped, mask=mask)
+    for var in ("pm25", "pm25_uncertainty"):
+        values = masked.dataset[var].to_numpy()
+        assert np.isnan(values[~mask]).all()
+        assert np.array_equal(values[mask], full[var].to_numpy()[mask])
+    assert np.array_equal(mask, before)  # the caller's mask is not changed
+    assert masked.cv == interpolate(LON, LAT, VAL, far, "2019Q1", uncapped).cv
+    capped = interpolate(LON, LAT, VAL, far, "2019Q1", Options(max_distance_km=100), mask=mask)
+    assert np.isnan(capped.dataset["pm25"].to_numpy()[mask]).any()  # both limits apply
+    with pytest.raises(ValueError, match="mask shape"):
+        interpolate(LON, LAT, VAL, far, "2019Q1", mask=mask[1:])
