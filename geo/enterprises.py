@@ -184,16 +184,37 @@ def load_enterprise_table(
                     pd.Series(lat_out, index=raw.index))
 
 
-def with_provinces(layer: gpd.GeoDataFrame, gazetteer: Gazetteer) -> gpd.GeoDataFrame:
-    """``province`` as the official Chinese name (``Hebei`` → ``河北省``); where a table gives
-    none (WRI), the province of the nearest county-level representative point."""
-    named = [gazetteer.province_name(str(p)) for p in layer["province"].fillna("")]
-    missing = [i for i, name in enumerate(named) if not name]
-    if missing:
-        points = layer.geometry.iloc[missing]
-        for i, name in zip(missing, gazetteer.provinces_at(points.x, points.y), strict=True):
-            named[i] = name
-    return layer.assign(province=named)
+def with_admin_units(
+    layer: gpd.GeoDataFrame,
+    provinces: gpd.GeoDataFrame,
+    cities: gpd.GeoDataFrame,
+    gazetteer: Gazetteer,
+) -> gpd.GeoDataFrame:
+    """``province`` and ``city`` as the official Chinese names of the polygons each plant lies
+    in (``province_en``, ``city_en`` their English names); a plant outside every polygon (on
+    the coast, offshore) keeps its table's names, the province as its official name
+    (``Hebei`` → ``河北省``)."""
+    points = gpd.GeoDataFrame(geometry=layer.geometry.to_numpy(), crs=layer.crs)
+    province = _containing(points, provinces)
+    city = _containing(points, cities)
+    given = pd.Series([gazetteer.province_name(str(p)) for p in layer["province"].fillna("")],
+                      index=layer.index)
+    found_province, found_city = province["name"].notna(), city["name"].notna()
+    return layer.assign(
+        province=province["name"].where(found_province, given).fillna("").to_numpy(),
+        province_en=province["name_en"].fillna("").to_numpy(),
+        city=city["name"].where(found_city, layer["city"].fillna("").to_numpy()).to_numpy(),
+        city_en=city["name_en"].fillna("").to_numpy(),
+    )
+
+
+def _containing(points: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame) -> pd.DataFrame:
+    """``name`` and ``name_en`` of the polygon containing each point (NaN where none does;
+    the first polygon where borders overlap), in the points' order."""
+    joined = gpd.sjoin(points, polygons[["name", "name_en", "geometry"]], how="left",
+                       predicate="within")
+    first = joined[~joined.index.duplicated(keep="first")]
+    return pd.DataFrame(first[["name", "name_en"]]).reindex(points.index)
 
 
 def with_search_keys(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

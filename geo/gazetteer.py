@@ -11,11 +11,8 @@ from functools import cache, cached_property
 from importlib import resources
 from types import ModuleType
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 from pypinyin import Style, pinyin
-from scipy.spatial import cKDTree
 
 from .datum import Datum, gcj02_to_wgs84
 
@@ -92,18 +89,6 @@ class Gazetteer:
         provinces = self._provinces
         hit = provinces[(provinces["name"] == key) | (provinces["short"] == short_name(key))]
         return str(hit["name"].iloc[0]) if len(hit) else ""
-
-    def provinces_at(self, lon: npt.ArrayLike, lat: npt.ArrayLike) -> list[str]:
-        """The province of each point, read off its nearest county-level representative point
-        (approximate within a few km of a provincial border)."""
-        table = self._table
-        counties = table[(table["adcode"].map(_precision) == "county")
-                         & np.isfinite(table["lon"]) & np.isfinite(table["lat"])]
-        tree = cKDTree(np.column_stack([counties["lon"], counties["lat"]]))
-        _, nearest = tree.query(np.column_stack([np.asarray(lon), np.asarray(lat)]))
-        codes = counties["adcode"].to_numpy()[np.atleast_1d(nearest)]
-        names = self._provinces.set_index("adcode")["name"]
-        return [str(names.get(str(code)[:2].ljust(12, "0"), "")) for code in codes]
 
     @cached_property
     def _provinces(self) -> pd.DataFrame:

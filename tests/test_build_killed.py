@@ -65,6 +65,15 @@ def _temp_dirs(data_dir: Path) -> list[Path]:
     return [p for p in (data_dir / "releases").glob(".tmp-*") if p.is_dir()]
 
 
+def _cache_has(pattern: str) -> Callable[[Path], bool]:
+    """Kill once the build cache holds a file or folder matching ``pattern`` (temporary ones
+    included: ``.tmp-…`` names)."""
+    def reached(data_dir: Path) -> bool:
+        return any((data_dir / "cache").glob(pattern)) or any(
+            (data_dir / "cache").glob(f".*{pattern}"))
+    return reached
+
+
 def _tmp_has(*parts: str) -> Callable[[Path], bool]:
     """Kill once a temp release holds ``parts`` (a path inside it; ``()`` = it exists)."""
     def reached(data_dir: Path) -> bool:
@@ -126,11 +135,13 @@ def _serves(data_dir: Path, release_id: str) -> None:
 @dataclass(frozen=True)
 class KillPoint:
     """Kill the build when ``reached`` (polled every 5 ms), or once it pauses before
-    ``pause`` (``module:attr``); ``complete`` if the new release was already in place."""
+    ``pause`` (``module:attr``); ``complete`` if the new release was already in place;
+    ``cold`` to empty the build cache first (so cached stages run again)."""
 
     reached: Callable[[Path], bool] = _paused
     pause: str | None = None
     complete: bool = False
+    cold: bool = False
 
 
 KILL_POINTS = [
@@ -138,7 +149,10 @@ KILL_POINTS = [
     pytest.param(KillPoint(_tmp_has("tiles", "pm25_2019Q1.pmtiles")), id="writing-pmtiles"),
     pytest.param(KillPoint(_tmp_has("records", "violations.csv")), id="tippecanoe-running"),
     pytest.param(KillPoint(_after(2.5)), id="after-2.5s"),
-    pytest.param(KillPoint(pause="lantian.pipeline:build_boundary_tiles"),
+    pytest.param(KillPoint(pause="lantian.pipeline:build_basemap", cold=True),
+                 id="building-basemap"),
+    pytest.param(KillPoint(_cache_has("boundaries-*"), cold=True), id="deriving-boundaries"),
+    pytest.param(KillPoint(pause="lantian.pipeline:build_station_tiles"),
                  id="between-archives"),
     pytest.param(KillPoint(pause="lantian.pipeline:write_catalog"), id="before-catalog"),
     pytest.param(KillPoint(pause="lantian.tiles.release:ReleaseStore._move_into_place"),
@@ -157,6 +171,8 @@ def test_killed_build_leaves_served_release_and_rerun_completes(
     link = os.readlink(data_dir / "current")
     previous = data_dir / link
     inputs = tmp_path / "in"
+    if point.cold:
+        shutil.rmtree(data_dir / "cache")
 
     _kill_when(_build(inputs, data_dir, point.pause), data_dir, point.reached)
 
@@ -193,6 +209,8 @@ def test_killed_build_leaves_served_release_and_rerun_completes(
             "tiles/enterprises.pmtiles", "tiles/boundaries.pmtiles"} <= set(archives)
     for archive in archives:
         check_archive(new / archive)
+    for cached in (data_dir / "cache").glob("basemap-*.pmtiles"):  # none half-made
+        check_archive(cached)
     assert not _temp_dirs(data_dir) and not list(data_dir.glob(".tmp-*"))
     verify_release(previous, checksums=True)
     _serves(data_dir, new_id)

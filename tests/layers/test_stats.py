@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -50,9 +47,8 @@ def test_hand_computed_example() -> None:
     assert ("Fenwei", "Fenwei", "2019Q1") not in row.index
 
 
-def test_real_q1_2019(q1_daily: pd.DataFrame, stations: pd.DataFrame, demo_data: Path) -> None:
-    cities = gpd.read_file(demo_data / "boundaries" / "cities_2p26_fenwei_wgs84.geojson",
-                           ignore_geometry=True)
+def test_real_q1_2019(q1_daily: pd.DataFrame, stations: pd.DataFrame, china_boundaries) -> None:
+    cities = pd.DataFrame(china_boundaries.cities.drop(columns="geometry"))
     table = regional_stats(q1_daily, stations, cities)
     q1 = table[table["period"] == "2019Q1"].set_index(["region_type", "region"])
     assert q1.loc[("2+26", "2+26"), "n_cities"] == 28

@@ -61,7 +61,7 @@ CHECKS = [
 
 VALID_PATH = {
     "quarter": "2019Q1", "z": 3, "x": 6, "y": 3, "enterprise_id": "csv:1",
-    "path": "stats/region_stats.csv", "fmt": "csv",
+    "path": "stats/region_stats.csv", "fmt": "csv", "lang": "zh",
 }  # fmt: skip
 
 

@@ -7,9 +7,10 @@ from typing import Any
 import geopandas as gpd
 import mapbox_vector_tile
 import numpy as np
+import pandas as pd
 import pytest
 from pmtiles.reader import MemorySource, Reader
-from shapely.geometry import Point, box
+from shapely.geometry import Point, Polygon, box
 
 import lantian.tiles.vector as vector
 from lantian.errors import BuildError
@@ -133,3 +134,103 @@ def test_tippecanoe_failure_shows_stderr(
     with pytest.raises(BuildError, match=r"exit 3[\s\S]*boom: bad input"):
         vector.build_enterprise_tiles(enterprises, out)
     assert not out.exists()
+
+
+def station_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """60 stations around Handan as read from a release's stations/*.csv, one of them flagged
+    and one without coordinates."""
+    n = 60
+    rng = np.random.default_rng(3)
+    stations = pd.DataFrame({
+        "code": [f"{1000 + i}A" for i in range(n)],
+        "name": [f"站{i}" if i != 5 else "" for i in range(n)],
+        "city": ["邯郸"] * n,
+        "province": ["河北"] * n,
+        "lon": 114.5 + rng.normal(0, 0.05, n),
+        "lat": 36.6 + rng.normal(0, 0.05, n),
+        "status": ["ok"] * n,
+        "reason": pd.Series([np.nan] * n, dtype=object),  # blank cells, as read_csv gives
+    })
+    stations.loc[7, ["lon", "lat", "status", "reason"]] = [
+        119.5967, 37.0308, "outside_province", "(119.5967, 37.0308) lies outside 河北"]
+    stations.loc[9, ["lon", "lat", "status", "reason"]] = [
+        np.nan, np.nan, "missing_coordinates", "no longitude/latitude in the station list"]
+    quarterly = pd.DataFrame({
+        "code": [c for c in stations["code"] for _ in range(2)],
+        "period": ["2019Q1", "2019Q2"] * n,
+        "pm25": [60.04 + i for i in range(2 * n)],
+        "n_days": [85] * (2 * n),
+        "valid": [True] * (2 * n),
+    })
+    quarterly.loc[15, ["pm25", "n_days", "valid"]] = [np.nan, 40, False]  # 1007A 2019Q2
+    quarterly = quarterly[quarterly["code"] != "1011A"]  # no observations at all
+    return stations, quarterly
+
+
+def test_station_layer_from_release_tables() -> None:
+    stations, quarterly = station_tables()
+    points = vector.station_layer(stations, quarterly)  # the quarters with valid means
+    assert points.crs.to_epsg() == 4326 and len(points) == 59
+    only = vector.station_layer(stations, quarterly, ["2019Q2"])
+    assert [c for c in only.columns if c.endswith("Q1")] == []
+    assert "1009A" not in set(points["code"])  # no coordinates: cannot be drawn
+    assert list(points.columns) == [*vector.STATION_FIELDS, "geometry",
+                                    *vector.station_quarter_fields(["2019Q1", "2019Q2"])]
+    flagged = points.set_index("code").loc["1007A"]
+    assert flagged["status"] == "outside_province" and "lies outside 河北" in flagged["reason"]
+    assert (flagged.geometry.x, flagged.geometry.y) == (119.5967, 37.0308)
+    assert flagged["pm25_2019Q1"] == 74.0 and flagged["days_2019Q1"] == 85
+    assert np.isnan(flagged["pm25_2019Q2"]) and flagged["days_2019Q2"] == 40
+    first = points.set_index("code").loc["1000A"]
+    assert first["pm25_2019Q1"] == 60.0 and pd.isna(first["reason"])
+    assert pd.isna(points.set_index("code").loc["1005A", "name"])  # blank: absent in tiles
+    silent = points.set_index("code").loc["1011A"]
+    assert np.isnan(silent["pm25_2019Q1"]) and silent["days_2019Q1"] == 0
+
+
+def test_station_tiles_keep_every_station_at_every_zoom(tmp_path: Path) -> None:
+    stations, quarterly = station_tables()
+    quarters = ["2019Q1", "2019Q2"]
+    points = vector.station_layer(stations, quarterly, quarters)
+    path = vector.build_station_tiles(points, tmp_path / "stations.pmtiles",
+                                      quarter_fields=vector.station_quarter_fields(quarters))
+    reader = Reader(MemorySource(path.read_bytes()))
+    assert [v["id"] for v in reader.metadata()["vector_layers"]] == ["stations"]
+    assert (validate_archive(path).min_zoom, validate_archive(path).max_zoom) == (0, 10)
+    for z in range(11):  # every station, unclustered, in the tiles under it at every zoom
+        tiles = {WEB_MERCATOR.tile(p.x, p.y, z) for p in points.geometry}
+        features = [f for t in tiles for f in layer(reader, z, t.x, t.y, "stations")]
+        assert {f["properties"]["code"] for f in features} == set(points["code"])
+        assert all("point_count" not in f["properties"] for f in features)
+    at = WEB_MERCATOR.tile(119.5967, 37.0308, 10)
+    (flagged,) = [f["properties"] for f in layer(reader, 10, at.x, at.y, "stations")
+                  if f["properties"]["code"] == "1007A"]
+    assert flagged["status"] == "outside_province" and "lies outside 河北" in flagged["reason"]
+    assert flagged["pm25_2019Q1"] == pytest.approx(74.0) and flagged["days_2019Q2"] == 40
+    assert "pm25_2019Q2" not in flagged  # too few valid days: no value
+    z0 = {f["properties"]["code"]: f["properties"] for f in layer(reader, 0, 0, 0, "stations")}
+    assert z0["1000A"]["pm25_2019Q1"] == pytest.approx(60.0) and "reason" not in z0["1000A"]
+    assert z0["1001A"]["pm25_2019Q2"] == pytest.approx(63.0)
+    assert z0["1011A"]["days_2019Q1"] == 0 and "pm25_2019Q1" not in z0["1011A"]
+    with pytest.raises(ValueError, match="days_2019Q3"):
+        vector.build_station_tiles(points, tmp_path / "x.pmtiles",
+                                   quarter_fields=["days_2019Q3"])
+
+
+def test_sparse_tiles(tmp_path: Path) -> None:
+    areas = gpd.GeoDataFrame(
+        {"quarter": ["2019Q1", "2019Q2", "2019Q3"]},
+        geometry=[box(80, 30, 90, 36), box(80, 30, 84, 36), Polygon()],
+        crs="EPSG:4326",
+    )
+    path = vector.build_sparse_tiles(areas, tmp_path / "sparse.pmtiles")
+    reader = Reader(MemorySource(path.read_bytes()))
+    assert [v["id"] for v in reader.metadata()["vector_layers"]] == ["sparse"]
+    west = WEB_MERCATOR.tile(82, 33, 6)
+    assert sorted(f["properties"]["quarter"] for f in layer(reader, 6, west.x, west.y,
+                                                             "sparse")) == ["2019Q1", "2019Q2"]
+    east = WEB_MERCATOR.tile(88, 33, 6)
+    assert [f["properties"]["quarter"] for f in layer(reader, 6, east.x, east.y,
+                                                       "sparse")] == ["2019Q1"]
+    with pytest.raises(ValueError, match="no sparse area"):
+        vector.build_sparse_tiles(areas.iloc[2:], tmp_path / "none.pmtiles")
