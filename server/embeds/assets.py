@@ -1,8 +1,11 @@
 """Assets of the folium embeds: the vendored Leaflet and Leaflet.markercluster (linked from the
-lantian server, or inlined into one self-contained file) and the embed's own CSS and JS.
+lantian server, or inlined into one self-contained file), MapLibre GL and
+``@maplibre/maplibre-gl-leaflet`` with the Noto Sans SC font (linked embeds: their basemap and
+PM2.5), and the embed's own CSS and JS.
 
 Nothing here points at a third-party CDN: linked embeds load ``/static/vendor/...`` from the
-lantian server, standalone embeds carry every byte (Leaflet's images as ``data:`` URIs).
+lantian server, standalone embeds carry every byte (Leaflet's images as ``data:`` URIs) and
+draw their basemap from inline rows with Leaflet itself.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ import hashlib
 import json
 import mimetypes
 import re
+from collections.abc import Mapping
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
+from .style import CHINA, FONT_STACK, HALO, LABELS, LAND, LINES, SEA
+
 VENDOR_DIR = Path(__file__).resolve().parents[2] / "web" / "static" / "vendor"
-# (name, path under vendor/) in load order.
+# (name, path under vendor/) in load order: every embed's, then the linked embeds' basemap.
 JS = (
     ("leaflet", "leaflet/leaflet.js"),
     ("leaflet_markercluster", "leaflet.markercluster/leaflet.markercluster.js"),
@@ -26,6 +32,12 @@ CSS = (
     ("leaflet_css", "leaflet/leaflet.css"),
     ("leaflet_markercluster_css", "leaflet.markercluster/MarkerCluster.css"),
 )
+LINKED_JS = (
+    ("maplibre_gl", "maplibre-gl/maplibre-gl.js"),
+    ("maplibre_gl_leaflet", "maplibre-gl-leaflet/leaflet-maplibre-gl.js"),
+)
+LINKED_CSS = (("maplibre_gl_css", "maplibre-gl/maplibre-gl.css"),)
+FONT = "noto-sans-sc/noto-sans-sc-chinese-simplified-400-normal.woff2"
 SOURCE_MAP = re.compile(r"^\s*//[#@] sourceMappingURL=.*$", re.MULTILINE)
 CSS_URL = re.compile(r"url\((['\"]?)(images/[A-Za-z0-9_.-]+)\1\)")
 SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
@@ -40,9 +52,20 @@ def script_json(value: Any) -> str:
 
 
 def vendor_urls(server_url: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(js, css) as folium ``default_js``/``default_css`` lists on the lantian server."""
+    """(js, css) of a linked embed as folium ``default_js``/``default_css`` lists on the
+    lantian server."""
     base = f"{server_url.rstrip('/')}/static/vendor"
-    return [(n, f"{base}/{p}") for n, p in JS], [(n, f"{base}/{p}") for n, p in CSS]
+    return ([(n, f"{base}/{p}") for n, p in JS + LINKED_JS],
+            [(n, f"{base}/{p}") for n, p in CSS + LINKED_CSS])  # fmt: skip
+
+
+def font_face(server_url: str) -> str:
+    """CSS: the vendored Noto Sans SC from the lantian server (a local copy when installed),
+    for the linked embeds' labels (MapLibre draws them with the page's fonts)."""
+    url = f"{server_url.rstrip('/')}/static/vendor/{FONT}"
+    return ('@font-face { font-family: "Noto Sans SC"; font-weight: 400; font-display: block;'
+            f' src: local("Noto Sans SC"), local("NotoSansSC-Regular"), url("{url}")'
+            ' format("woff2"); }')  # fmt: skip
 
 
 def _data_uri(path: Path) -> str:
@@ -78,14 +101,23 @@ def inline_assets() -> tuple[str, str]:
     return "\n".join(styles), "\n".join(scripts)
 
 
-# The embed's own style: title box, legend, markers (as web/static/style.css .mk), clusters.
-EMBED_CSS = """
-.leaflet-container { font: 12px/1.35 system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC",
-  "Noto Sans SC", sans-serif; background: #f4f5f7; }
+def _fill(template: str, tokens: Mapping[str, object]) -> str:
+    """``template`` with each ``__KEY__`` replaced by its token."""
+    for key, value in tokens.items():
+        template = template.replace(f"__{key}__", str(value))
+    return template
+
+
+# The embed's own style: title box, legend, basemap labels, markers (as web/static/style.css
+# .mk), clusters. __TOKENS__ are filled from the basemap's palette (style.py).
+_CSS = """
+.leaflet-container { font: 12px/1.35 system-ui, -apple-system, "Segoe UI", __FONTS__;
+  background: __SEA__; }
 .leaflet-container .lt-box { background: rgba(255, 255, 255, 0.94); border-radius: 6px;
   padding: 6px 9px; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3); color: #222; font-size: 12px;
   line-height: 1.3; max-width: min(300px, 60vw); }
-.leaflet-container .lt-legend { font-size: 11px; max-width: min(270px, 55vw); }
+.leaflet-container .lt-legend { font-size: 11px; width: max-content; max-width: min(236px, 46vw);
+  padding: 5px 8px; }
 .leaflet-container .leaflet-control-attribution { font-size: 10px; line-height: 1.3;
   max-width: calc(100% - 140px); background: rgba(255, 255, 255, 0.85); }
 @media (max-width: 639px) {  /* phones: the attribution takes the whole width, no scale bar */
@@ -99,12 +131,18 @@ EMBED_CSS = """
 .lt-title p { margin: 0; color: #555; font-size: 11px; }
 .lt-title .lt-synthetic { color: #b00020; font-weight: 700; text-transform: uppercase; }
 .lt-title .lt-status:empty { display: none; }
-.lt-legend { max-height: 60vh; overflow: auto; }
+.lt-legend { max-height: calc(100vh - 60px); overflow: auto; }
 .lt-legend summary { font-weight: 700; cursor: pointer; }
-.lt-legend h2 { font-size: 12px; margin: 6px 0 3px; }
-.lt-legend .lt-item { display: flex; align-items: center; gap: 6px; margin: 2px 0; }
-.lt-legend .lt-sw { flex: none; width: 16px; height: 11px; border: 1px solid rgba(0,0,0,0.25); }
-.lt-legend .lt-note { color: #555; margin: 4px 0 0; }
+.lt-legend h2 { font-size: 11px; margin: 4px 0 2px; }
+.lt-legend .lt-scale { display: flex; }
+.lt-legend .lt-class { flex: 1 1 0; min-width: 0; font-size: 10px; color: #444; }
+.lt-legend .lt-sw { display: block; height: 9px; border: 1px solid rgba(0,0,0,0.2);
+  border-right: 0; }
+.lt-legend .lt-class:last-child .lt-sw { border-right: 1px solid rgba(0,0,0,0.2); }
+.lt-legend .lt-note { color: #555; margin: 2px 0; }
+.lt-legend .lt-keys { display: flex; flex-wrap: wrap; column-gap: 8px; }
+.lt-legend .lt-item { display: flex; align-items: center; gap: 3px; margin: 1px 0;
+  line-height: 1.2; }
 .lt-mk { --fill: #999; box-sizing: border-box; width: 14px; height: 14px; border-radius: 50%;
   background: var(--fill); border: 1.5px solid #fff; box-shadow: 0 0 0 1px rgba(0, 0, 0, 0.3); }
 .lt-mk.cited { border: 2.5px solid #d7191c; box-shadow: none; }
@@ -113,19 +151,36 @@ EMBED_CSS = """
   box-shadow: 0 0 0 3px rgba(255, 140, 0, 0.7), 0 0 0 5px #5c0010; }
 .lt-mk.approx { background: color-mix(in srgb, var(--fill) 25%, transparent);
   border: 2px solid var(--fill); box-shadow: none; }
-.lt-legend .lt-mk { flex: none; margin: 2px 3px; }
+.lt-legend .lt-mk { flex: none; width: 11px; height: 11px; margin: 2px 3px; }
+.lt-legend .lt-mk.up { box-shadow: 0 0 0 3px rgba(255, 140, 0, 0.55); }
+.lt-legend .lt-mk.flag { box-shadow: 0 0 0 2px rgba(255, 140, 0, 0.7), 0 0 0 3px #5c0010; }
 .lt-mk.cluster, .lt-cluster { --fill: #444; }
 .lt-cluster { box-sizing: border-box; border-radius: 50%; background: rgba(68, 68, 68, 0.8);
   border: 2px solid #fff; color: #fff; font-weight: 700; display: flex; align-items: center;
   justify-content: center; }
 .lt-cluster.has-cited { border-color: #d7191c; }
+.lt-label { position: absolute; white-space: nowrap; transform: translate(-50%, -50%);
+  pointer-events: none; font: __CITY_PX__px/1.1 __FONTS__; color: __CITY__;
+  text-shadow: 1px 1px 0 __HALO__, -1px 1px 0 __HALO__, 1px -1px 0 __HALO__,
+    -1px -1px 0 __HALO__, 0 1px 1px __HALO__, 0 -1px 1px __HALO__, 1px 0 1px __HALO__,
+    -1px 0 1px __HALO__, 0 0 3px __HALO__; }  /* the halo */
+.lt-label.country { font-size: __COUNTRY_PX__px; color: __COUNTRY__; }
+.lt-label.province { font-size: __PROVINCE_PX__px; color: __PROVINCE__; }
+.lt-label.county { font-size: __COUNTY_PX__px; color: __COUNTY__; }
+.lt-label.capital { font-size: __CAPITAL_PX__px; font-weight: 600; }
 .leaflet-popup-content .lt-popup h3 { margin: 0 0 3px; font-size: 13px; }
 .leaflet-popup-content .lt-popup p { margin: 2px 0; }
 .leaflet-popup-content .lt-popup .lt-muted { color: #666; }
 """
+EMBED_CSS = _fill(_CSS, {
+    "FONTS": FONT_STACK, "SEA": SEA, "HALO": HALO, "CAPITAL_PX": f"{LABELS['city'][1] + 1:g}",
+    **{level.upper(): colour for level, (colour, _) in LABELS.items()},
+    **{f"{level.upper()}_PX": f"{size:g}" for level, (_, size) in LABELS.items()},
+})  # fmt: skip
+SMALL_FRAME = (640, 420)  # frames narrower or lower than this open with the legend collapsed
 
 # Runs after folium created the map: `map`, and `config` from the builder (script_json).
-EMBED_JS = """
+_JS = """
 (function (map, config) {
   "use strict";
   function box(position, className, html) {
@@ -141,6 +196,12 @@ EMBED_JS = """
     });
     return new Control().addTo(map);
   }
+  function pane(name, zIndex) {
+    var p = map.createPane(name);
+    p.style.zIndex = zIndex;
+    p.style.pointerEvents = "none";
+    return name;
+  }
   if (map.options.maxZoom === undefined) map.setMaxZoom(config.maxZoom);
   map.fitBounds(config.bounds, { animate: false });
   map.getContainer().setAttribute("role", "region");
@@ -150,37 +211,92 @@ EMBED_JS = """
   }
   map.attributionControl.setPrefix(config.prefix);
   config.attributions.forEach(function (text) { map.attributionControl.addAttribution(text); });
+  if (map.zoomControl) { // the buttons' titles in the page's language
+    map.removeControl(map.zoomControl);
+    map.zoomControl = L.control.zoom({ zoomInTitle: config.texts.zoomIn,
+      zoomOutTitle: config.texts.zoomOut }).addTo(map);
+  }
   var title = box("topleft", "lt-title", config.titleHtml);
   var legend = box("topright", "lt-legend", config.legendHtml);
   var details = legend.getContainer().querySelector("details");
-  if (details && map.getSize().x < 640) details.open = false; // phones: legend on demand
+  var size = map.getSize();
+  if (details && (size.x < __SMALL_W__ || size.y < __SMALL_H__)) details.open = false;
   var status = title.getContainer().querySelector(".lt-status");
   function say(text) { if (status) status.textContent = text; }
+  var state = { map: map, markers: 0, ready: false, basemap: null, labels: [] };
+  window.lantianEmbed = state;
 
-  // Province and city lines above PM2.5, below the plants.
-  var pane = map.createPane("lt-lines");
-  pane.style.zIndex = 450;
-  pane.style.pointerEvents = "none";
-  var LINES = {
-    cities: { color: "#555", weight: 0.6, opacity: 0.7 },
-    provinces: { color: "#333", weight: 1.3, opacity: 0.9 },
-  };
-  function lines(rows) {
-    var byKind = {};
-    rows.forEach(function (r) { (byKind[r[0]] = byKind[r[0]] || []).push(r[1]); });
-    ["cities", "provinces"].forEach(function (kind) {
-      if (!byKind[kind]) return;
-      L.polyline(byKind[kind], L.extend({ pane: "lt-lines", interactive: false,
-        renderer: L.canvas({ pane: "lt-lines" }) }, LINES[kind])).addTo(map);
-    });
+  // The basemap. Linked: MapLibre inside Leaflet draws the release's basemap tiles and PM2.5
+  // (labels with the vendored font, loaded first); without WebGL, PM2.5 as Leaflet tiles.
+  function linkedBasemap() {
+    try {
+      state.basemap = L.maplibreGL({ style: config.style, interactive: false }).addTo(map);
+    } catch (e) {
+      if (config.pm25Tiles) L.tileLayer(config.pm25Tiles.url, config.pm25Tiles.options).addTo(map);
+    }
   }
-  if (config.boundaries) {
-    lines(config.boundaries);
-  } else if (config.boundariesUrl) {
-    fetch(config.boundariesUrl)
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
-      .then(function (d) { lines(d.lines); })
-      .catch(function () { /* the map reads without them */ });
+  // Standalone: land below the PM2.5 overlay, lines and labels above it, from inline rows.
+  var LINES = __LINES__;
+  function standaloneBasemap(base) {
+    var fills = { land: "__LAND__", country: "__CHINA__" };
+    var land = pane("lt-land", 150), lines = pane("lt-lines", 450), labels = pane("lt-labels", 460);
+    base.fills.forEach(function (f) {
+      L.polygon(f[1], { pane: land, renderer: L.canvas({ pane: land }), stroke: false,
+        fillColor: fills[f[0]], fillOpacity: 1, interactive: false }).addTo(map);
+    });
+    var counties = L.layerGroup(), byKind = {};
+    base.lines.forEach(function (r) { (byKind[r[0]] = byKind[r[0]] || []).push(r[1]); });
+    var renderer = L.canvas({ pane: lines });
+    Object.keys(LINES).forEach(function (kind) {
+      if (!byKind[kind]) return;
+      var s = LINES[kind];
+      var line = L.polyline(byKind[kind], { pane: lines, renderer: renderer, interactive: false,
+        color: s[0], weight: s[1], dashArray: s[2].length ? s[2].join(" ") : null });
+      line.addTo(kind === "counties" ? counties : map);
+    });
+    var group = L.layerGroup().addTo(map), ctx = document.createElement("canvas").getContext("2d");
+    var SIZES = __SIZES__, FONTS = __FONT_STACK__;
+    function place() { // labels of the zoom, higher levels first, none overlapping another
+      var zoom = map.getZoom() - 1, frame = map.getContainer().getBoundingClientRect();
+      var controls = map.getContainer().querySelectorAll(".leaflet-control");
+      var boxes = [].map.call(controls, function (c) { // the title, legend… cover the map
+        var r = c.getBoundingClientRect();
+        return [r.left - frame.left, r.top - frame.top, r.right - frame.left, r.bottom - frame.top];
+      });
+      if (zoom >= base.countyLinesMinzoom) counties.addTo(map); else counties.remove();
+      group.clearLayers();
+      state.labels = [];
+      base.places.forEach(function (p) {
+        if (p[3] > zoom) return;
+        var px = map.latLngToContainerPoint([p[4], p[5]]);
+        var size = (SIZES[p[1]] || SIZES.city) + (p[2] ? 1 : 0);
+        ctx.font = (p[2] ? "600 " : "") + size + "px " + FONTS;
+        var w = ctx.measureText(p[0]).width / 2 + 3, h = size / 2 + 3;
+        var b = [px.x - w, px.y - h, px.x + w, px.y + h], s = map.getSize();
+        if (b[0] < 0 || b[1] < 0 || b[2] > s.x || b[3] > s.y) return;
+        for (var i = 0; i < boxes.length; i++) {
+          var o = boxes[i];
+          if (b[0] < o[2] && o[0] < b[2] && b[1] < o[3] && o[1] < b[3]) return;
+        }
+        boxes.push(b);
+        var label = L.DomUtil.create("div", "lt-label " + p[1] + (p[2] ? " capital" : ""));
+        label.textContent = p[0];
+        L.marker([p[4], p[5]], { pane: labels, interactive: false, keyboard: false,
+          icon: L.divIcon({ className: "", html: label, iconSize: null }) }).addTo(group);
+        state.labels.push(p[0]);
+      });
+    }
+    map.on("zoomend moveend resize", place);
+    if (details) details.addEventListener("toggle", place);
+    place();
+  }
+  if (config.style) {
+    var fonts = document.fonts && document.fonts.load
+      ? document.fonts.load('12px "Noto Sans SC"', "\\u77f3A").catch(function () {})
+      : Promise.resolve();
+    fonts.then(linkedBasemap);
+  } else if (config.basemap) {
+    standaloneBasemap(config.basemap);
   }
 
   var colours = config.industries;
@@ -210,6 +326,8 @@ EMBED_JS = """
     chunkedLoading: true,
   });
   var onTop = L.layerGroup(); // plants with records are never clustered (as on the web map)
+  state.clusters = clusters;
+  state.onTop = onTop;
   function add(markers) {
     var plain = [], top = [];
     markers.forEach(function (m) {
@@ -224,23 +342,28 @@ EMBED_JS = """
     top.forEach(function (marker) { onTop.addLayer(marker); });
     map.addLayer(clusters);
     map.addLayer(onTop);
-    window.lantianEmbed.markers = markers.length;
-    window.lantianEmbed.ready = true;
+    state.markers = markers.length;
+    state.ready = true;
   }
-  window.lantianEmbed = { map: map, clusters: clusters, onTop: onTop, markers: 0, ready: false };
   if (config.markers) {
     add(config.markers);
   } else if (config.markersUrl) {
-    say("Loading plants…");
+    say(config.texts.loading);
     fetch(config.markersUrl)
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(function (d) { add(d.markers); say(""); })
-      .catch(function () { say("The plants could not be loaded from the lantian server."); });
+      .catch(function () { say(config.texts.loadFailed); });
   } else {
-    window.lantianEmbed.ready = true;
+    state.ready = true;
   }
 })(__MAP__, __CONFIG__);
 """
+EMBED_JS = _fill(_JS, {
+    "SMALL_W": SMALL_FRAME[0], "SMALL_H": SMALL_FRAME[1], "LAND": LAND, "CHINA": CHINA,
+    "LINES": json.dumps({kind: [c, w, list(d)] for kind, (c, w, d) in LINES.items()}),
+    "SIZES": json.dumps({level: size for level, (_, size) in LABELS.items()}),
+    "FONT_STACK": json.dumps(FONT_STACK),
+})  # fmt: skip
 
 
 @lru_cache(maxsize=1)

@@ -1,5 +1,5 @@
 """What an embed shows: plant popups and marker rows, the PM2.5 overlay, legend, title,
-data date and attributions."""
+data date and attributions, in the embed's language."""
 
 from __future__ import annotations
 
@@ -10,36 +10,23 @@ import math
 import re
 import warnings
 from collections.abc import Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ...i18n import Lang, catalogue, format_date, format_number, format_period, place_name, plural
+from ...i18n import translate as _
 from ...tiles.colormaps import class_rgba
 from ..api.routes import timeline_position
 from ..releases.release import Release
-from .describe import (
-    INDUSTRY_COLOURS,
-    OTHER_COLOUR,
-    quarter_label,
-    quarter_month_span,
-    release_stamp,
-)
+from .describe import INDUSTRY_COLOURS, OTHER_COLOUR, data_date, industry_name, province_name
 from .view import MAX_LAT, BBox, ResolvedView
 
 CITED, UP, APPROX, RECORDS = 1, 2, 4, 8  # marker flag bits
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_FINDING = 300  # characters of a finding shown in a popup
-
-
-def data_date(release: Release, quarter: str) -> str:
-    """``2019 Q1 (Jan–Mar) · release r-…, built 2026-11-23``."""
-    span = quarter_month_span(quarter)
-    return f"Data: {quarter_label(quarter)} ({span}) · {release_stamp(release)}"
-
-
-def _industry_word(industry: str) -> str:
-    return {"coal_power": "coal", "": "other"}.get(industry, industry.replace("_", " "))
 
 
 # ---- markers ---------------------------------------------------------------------------------
@@ -59,49 +46,75 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _day(lang: Lang, text: str) -> str:
+    """``2019-02-01`` → ``1 February 2019`` / ``2019年2月1日``; other dates as written."""
+    try:
+        return format_date(lang, date.fromisoformat(text))
+    except ValueError:
+        return text
+
+
 def popup_html(props: Mapping[str, Any], facts: Mapping[str, Any] | None, quarter: str,
-               approx: bool) -> str:  # fmt: skip
-    """The popup of one plant; every text from the data goes through ``html.escape``."""
+               approx: bool, lang: Lang, province: str = "") -> str:  # fmt: skip
+    """The popup of one plant in ``lang`` (``province``: the province's name in ``lang``);
+    every text from the data goes through ``html.escape``."""
     e = html.escape
-    name = _text(props.get("name") or props.get("name_zh") or props.get("name_en") or props["id"])
+    zh = _text(props.get("name_zh") or props.get("name"))
+    en = _text(props.get("name_en"))
+    name = place_name(lang, zh, en) or _text(props["id"])
     out = [f'<div class="lt-popup"><h3>{e(name)}</h3>']
-    name_en = _text(props.get("name_en"))
-    if name_en and name_en != name:
-        out.append(f'<p class="lt-muted">{e(name_en)}</p>')
-    what = _industry_word(_text(props.get("industry"))) if props.get("industry") else "plant"
+    other = place_name("en" if lang == "zh" else "zh", zh, en)
+    if other and other != name:
+        out.append(f'<p class="lt-muted">{e(other)}</p>')
+    industry = _text(props.get("industry"))
+    what = industry_name(lang, industry) if industry else _(lang, "embed.popup.plant")
     capacity = _number(props.get("capacity"))
     if capacity is not None:
-        what += f", {capacity:,.0f} {_text(props.get('capacity_unit'))}".rstrip()
-    where = ", ".join(_text(props.get(k)) for k in ("city", "province") if props.get(k))
+        what = _(lang, "embed.popup.capacity", industry=what,
+                 capacity=format_number(lang, capacity),
+                 unit=_text(props.get("capacity_unit"))).strip()  # fmt: skip
+    city = place_name(lang, _text(props.get("city")), _text(props.get("city_en")))
+    province = province or _text(props.get("province"))
+    if city and province and city != province:
+        where = _(lang, "embed.popup.where", city=city, province=province)
+    else:
+        where = city or province
     out.append(f"<p>{e(what)}{' · ' + e(where) if where else ''}</p>")
     if approx:
-        precision = _text(props.get("geocode_precision")) or "approximate"
-        out.append(f'<p class="lt-muted">Approximate location ({e(precision)} level)</p>')
-    label = quarter_label(quarter)
+        level = catalogue(lang).get(f"embed.level.{_text(props.get('geocode_precision'))}")
+        text = (_(lang, "embed.popup.approx", level=level) if isinstance(level, str)
+                else _(lang, "embed.legend.approx"))  # fmt: skip
+        out.append(f'<p class="lt-muted">{e(text)}</p>')
+    period = format_period(lang, quarter)
     if facts is not None:
         v12 = int(facts.get("violations_12m") or 0)
         if v12:
-            noun = "record" if v12 == 1 else "records"
-            out.append(f"<p><b>Cited:</b> {v12} violation {noun} in the 12 months to {label}</p>")
+            cited = plural(lang, "embed.popup.cited", v12, period=period)
+            out.append(f"<p><b>{e(_(lang, 'embed.popup.cited_label'))}</b> {e(cited)}</p>")
         finding = _text(facts.get("latest_finding"))
         if finding:
             if len(finding) > MAX_FINDING:
                 finding = finding[: MAX_FINDING - 1] + "…"
-            date = _text(facts.get("latest_finding_date"))
-            out.append(f"<p>Latest finding{f' ({e(date)})' if date else ''}: {e(finding)}</p>")
+            day = _text(facts.get("latest_finding_date"))
+            text = (_(lang, "embed.popup.finding_dated", date=_day(lang, day), finding=finding)
+                    if day else _(lang, "embed.popup.finding", finding=finding))  # fmt: skip
+            out.append(f"<p>{e(text)}</p>")
         pct = _number(facts.get("output_change_pct"))
         direction = _text(facts.get("output_direction"))
         basis = _text(facts.get("output_basis"))
         if pct is not None or direction:
-            change = f"{pct:+.0f}%" if pct is not None else direction
-            on = f" ({e(basis)})" if basis else ""
-            out.append(f"<p><b>Output:</b> {e(change)} on a year before{on}</p>")
+            word = catalogue(lang).get(f"embed.direction.{direction}")
+            change = f"{pct:+.0f}%" if pct is not None else str(word or direction)
+            text = (_(lang, "embed.popup.output_basis", change=change, basis=basis) if basis
+                    else _(lang, "embed.popup.output", change=change))  # fmt: skip
+            out.append(f"<p><b>{e(_(lang, 'embed.popup.output_label'))}</b> {e(text)}</p>")
         pm25 = _number(facts.get("pm25_10km"))
         if pm25 is not None:
-            out.append(f"<p>PM2.5 within 10 km, {label}: {pm25:.0f} µg/m³</p>")
+            text = _(lang, "embed.popup.pm25", period=period, value=format_number(lang, pm25))
+            out.append(f"<p>{e(text)}</p>")
     source = _text(props.get("data_source"))
     if source:
-        out.append(f'<p class="lt-muted">Source: {e(source)}</p>')
+        out.append(f'<p class="lt-muted">{e(_(lang, "embed.popup.source", source=source))}</p>')
     out.append("</div>")
     return "".join(out)
 
@@ -114,8 +127,9 @@ def industry_palette(release: Release, index: np.ndarray) -> list[tuple[str, str
     return known + [(k, OTHER_COLOUR) for k in extra] + [("other", OTHER_COLOUR)]
 
 
-def marker_rows(release: Release, resolved: ResolvedView) -> list[list[Any]]:
-    """``[lat, lon, industry index, flags, name, popup html]`` per plant (compact)."""
+def marker_rows(release: Release, resolved: ResolvedView, lang: Lang) -> list[list[Any]]:
+    """``[lat, lon, industry index, flags, name, popup html]`` per plant (compact), the name
+    and popup in ``lang``."""
     row = timeline_position(release, resolved.quarter)
     records = release.records
     palette = [k for k, _ in industry_palette(release, resolved.index)]
@@ -136,14 +150,15 @@ def marker_rows(release: Release, resolved: ResolvedView) -> list[list[Any]]:
         )
         industry = str(props.get("industry") or "")
         facts = records.facts.get(str(feature["id"]), {}).get(resolved.quarter)
-        name = _text(props.get("name") or props.get("name_zh") or props.get("name_en"))
+        zh = _text(props.get("name_zh") or props.get("name"))
+        province = province_name(release, lang, _text(props.get("province")))
         out.append([
             round(float(release.enterprises.lat[i]), 5),
             round(float(release.enterprises.lon[i]), 5),
             palette.index(industry) if industry in palette else other,
             flags,
-            name,
-            popup_html(props, facts, resolved.quarter, approx),
+            place_name(lang, zh, _text(props.get("name_en"))) or _text(feature["id"]),
+            popup_html(props, facts, resolved.quarter, approx, lang, province),
         ])  # fmt: skip
     return out
 
@@ -201,51 +216,70 @@ def overlay_image(
 # ---- legend, title, attribution --------------------------------------------------------------
 
 
+def scale_title(lang: Lang, doc: Mapping[str, Any]) -> str:
+    """The colour scale's title in ``lang`` (``embed.scale.<name>``), else the release's."""
+    text = catalogue(lang).get(f"embed.scale.{_text(doc.get('name'))}")
+    return str(text) if isinstance(text, str) else _text(doc.get("title"))
+
+
+def class_label(cls: Mapping[str, Any], last: bool) -> str:
+    """A class's lower bound (``250+`` for the last), for a horizontal scale."""
+    text = f"{float(cls['lower']):g}"
+    return f"{text}+" if last else text
+
+
 def legend_html(doc: Mapping[str, Any] | None, has_grid: bool, quarter: str,
-                palette: Sequence[tuple[str, str]], count: int,
+                palette: Sequence[tuple[str, str]], count: int, lang: Lang,
                 present: set[str] | None = None) -> str:  # fmt: skip
-    """Legend: the PM2.5 classes (as the web legend) and the plant markers."""
+    """Legend: the PM2.5 classes as one horizontal scale and the plant markers in a flow, so it
+    stays small (collapsed on small frames by the embed's script)."""
     e = html.escape
-    out = ['<details open><summary>Legend</summary>']
+    out = [f"<details open><summary>{e(_(lang, 'embed.legend'))}</summary>"]
     if doc is not None:
         units = _text(doc.get("units"))
-        heading = f"{_text(doc.get('title'))} ({units})" if units else _text(doc.get("title"))
+        title = scale_title(lang, doc)
+        heading = _(lang, "embed.legend.scale", title=title, units=units) if units else title
         out.append(f"<h2>{e(heading)}</h2>")
         if not has_grid:
-            out.append(f'<p class="lt-note">No PM2.5 grid for {e(quarter_label(quarter))}.</p>')
-        for cls in doc.get("classes", ()):
+            note = _(lang, "embed.legend.no_grid", period=format_period(lang, quarter))
+            out.append(f'<p class="lt-note">{e(note)}</p>')
+        classes = list(doc.get("classes", ()))
+        out.append('<div class="lt-scale">')
+        for i, cls in enumerate(classes):
             colour = str(cls.get("color", ""))
             colour = colour if COLOUR.match(colour) else "#999999"
             out.append(
-                f'<div class="lt-item" data-class="{int(cls.get("index", 0))}">'
+                f'<div class="lt-class" data-class="{int(cls.get("index", 0))}" '
+                f'title="{e(_text(cls.get("label")))}">'
                 f'<span class="lt-sw" style="background:{colour}"></span>'
-                f"<span>{e(_text(cls.get('label')))}</span></div>"
+                f"<span>{e(class_label(cls, i == len(classes) - 1))}</span></div>"
             )
-    out.append(f"<h2>Plants ({count:,} shown)</h2>")
+        out.append("</div>")
+    out.append(f"<h2>{e(plural(lang, 'embed.legend.plants', count))}</h2><div class=\"lt-keys\">")
     for name, colour in palette if present is None else [p for p in palette if p[0] in present]:
         out.append(
             f'<div class="lt-item"><span class="lt-mk" style="--fill:{colour}"></span>'
-            f"<span>{e(name.replace('_', ' '))}</span></div>"
+            f"<span>{e(industry_name(lang, name))}</span></div>"
         )
     for cls, text in (
-        ("cited", f"Cited for violations in the 12 months to {quarter_label(quarter)}"),
-        ("up", "Output up on a year before"),
-        ("flag", "Cited and output up"),
-        ("approx", "Approximate location"),
-        ("cluster", "Several plants: zoom in (red ring: some cited)"),
+        ("cited", _(lang, "embed.legend.cited", period=format_period(lang, quarter))),
+        ("up", _(lang, "embed.legend.up")),
+        ("flag", _(lang, "embed.legend.flag")),
+        ("approx", _(lang, "embed.legend.approx")),
+        ("cluster", _(lang, "embed.legend.cluster")),
     ):
         out.append(
             f'<div class="lt-item"><span class="lt-mk {cls}"></span><span>{e(text)}</span></div>'
         )
-    out.append("</details>")
+    out.append("</div></details>")
     return "".join(out)
 
 
-def title_html(title: str, release: Release, quarter: str, synthetic: bool) -> str:
+def title_html(title: str, release: Release, quarter: str, synthetic: bool, lang: Lang) -> str:
     e = html.escape
-    out = [f"<h1>{e(title)}</h1>", f"<p>{e(data_date(release, quarter))}</p>"]
+    out = [f"<h1>{e(title)}</h1>", f"<p>{e(data_date(release, quarter, lang))}</p>"]
     if synthetic:
-        out.append('<p class="lt-synthetic">Synthetic data: not real measurements</p>')
+        out.append(f'<p class="lt-synthetic">{e(_(lang, "embed.synthetic"))}</p>')
     out.append('<p class="lt-status" role="status"></p>')
     return "".join(out)
 

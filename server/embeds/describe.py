@@ -8,13 +8,16 @@ enterprise arrays and per-quarter facts, and a bounded window of the quarter's P
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ...i18n import Lang, catalogue, format_date, format_number, format_period, plural, translate
 from ..api.routes import enterprise_mask, timeline_position
 from ..deps import EnterpriseFilter, parse_bbox
 from ..errors import InvalidParameterError, NotFoundError
@@ -34,11 +37,8 @@ ID_SOURCES = {"rec": RECORDS_SOURCE}
 # The plants' marker colours of web/static/markers.js (drawn by the embeds and the preview).
 INDUSTRY_COLOURS = {"steel": "#0072b2", "coal_power": "#d55e00", "coking": "#cc79a7"}
 OTHER_COLOUR = "#009e73"
-QUARTER_MONTHS = {"1": "Jan–Mar", "2": "Apr–Jun", "3": "Jul–Sep", "4": "Oct–Dec"}
-METHODS = {
-    "idw": "interpolated by inverse distance weighting",
-    "kriging": "interpolated by kriging",
-}
+SENTENCE_SEP = {"en": " ", "zh": ""}
+METHODS = ("idw", "kriging")  # interpolation methods the catalogues name (describe.method.*)
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ class ViewDescription:
 
     release: str
     quarter: str
+    lang: Lang  # of the title and alt text
     layer: str
     colormap: str
     bbox: BBox  # the extent drawn: the given bbox, else the default extent
@@ -89,6 +90,7 @@ class ViewDescription:
         return {
             "release": self.release,
             "quarter": self.quarter,
+            "lang": self.lang,
             "layer": self.layer,
             "title": self.title,
             "alt": self.alt,
@@ -146,36 +148,72 @@ def colormap_doc(release: Release, name: str) -> Mapping[str, Any]:
     return doc
 
 
-def quarter_label(quarter: str) -> str:
-    """``2019Q1`` → ``2019 Q1``."""
-    return quarter.replace("Q", " Q")
+def industry_name(lang: Lang, industry: str) -> str:
+    """``coal_power`` → ``coal power`` / ``燃煤发电``; unknown industries as written."""
+    text = catalogue(lang).get(f"describe.industry.{industry or 'other'}")
+    return str(text) if isinstance(text, str) else industry.replace("_", " ")
 
 
-def quarter_month_span(quarter: str) -> str:
-    """``2019Q1`` → ``Jan–Mar``."""
-    return QUARTER_MONTHS.get(quarter.partition("Q")[2], "")
+def province_name(release: Release, lang: Lang, province: str) -> str:
+    """A province as the plants name it (``河北省``) in ``lang``: the plants' ``province_en``
+    where the release has it, else the gazetteer's English name, else as given."""
+    if lang == "zh" or not province:
+        return province
+    for feature in release.enterprises.features:
+        props = feature["properties"]
+        if props.get("province") == province and props.get("province_en"):
+            return str(props["province_en"])
+    return _provinces_en().get(province, province)
 
 
-def release_stamp(release: Release) -> str:
-    """``release r-…, built 2026-11-23`` (the build date when the manifest has one)."""
+@cache
+def _provinces_en() -> dict[str, str]:
+    from ...geo.gazetteer import PROVINCES_EN
+
+    names: dict[str, str] = {}
+    for english, chinese in PROVINCES_EN.items():
+        names.setdefault(chinese, english.title())
+    return names
+
+
+def quarter_months(lang: Lang, quarter: str) -> str:
+    """``2019Q1`` → ``Jan–Mar`` / ``1–3月``."""
+    q = quarter.partition("Q")[2]
+    return translate(lang, f"describe.months.q{q}") if q in ("1", "2", "3", "4") else ""
+
+
+def release_stamp(release: Release, lang: Lang) -> str:
+    """``release r-…, built 1 January 2024`` (the build date when the manifest has one)."""
     created = str(release.manifest.get("created") or "")[:10]
-    return f"release {release.id}" + (f", built {created}" if created else "")
+    try:
+        built = format_date(lang, date.fromisoformat(created))
+    except ValueError:
+        return translate(lang, "describe.release", id=release.id)
+    return translate(lang, "describe.release_built", id=release.id, date=built)
 
 
-def _degrees(value: float, positive: str, negative: str) -> str:
-    return f"{abs(value):.1f}°{positive if value >= 0 else negative}"
+def data_date(release: Release, quarter: str, lang: Lang) -> str:
+    """``Data: 2019 Q1 (Jan–Mar) · release r-…, built 1 January 2024``."""
+    return translate(lang, "describe.data_date", period=format_period(lang, quarter),
+                     months=quarter_months(lang, quarter),
+                     release=release_stamp(release, lang))  # fmt: skip
 
 
-def extent_text(bbox: BBox) -> str:
-    """``113.5–119.8°E, 36.0–42.6°N``."""
+def _range_text(lang: Lang, low: float, high: float, hemispheres: tuple[str, str]) -> str:
+    a, b = format_number(lang, abs(low), 1), format_number(lang, abs(high), 1)
+    positive, negative = hemispheres
+    if low >= 0 and high >= 0:
+        return translate(lang, f"describe.extent.{positive}", a=a, b=b)
+    if low < 0 and high < 0:
+        return translate(lang, f"describe.extent.{negative}", a=b, b=a)
+    return translate(lang, f"describe.extent.{negative}_{positive}", a=a, b=b)
+
+
+def extent_text(lang: Lang, bbox: BBox) -> str:
+    """``113.5–119.8°E, 36.0–42.6°N`` / ``东经113.5–119.8°，北纬36.0–42.6°``."""
     west, south, east, north = bbox
-    lon = f"{_degrees(west, 'E', 'W')}–{_degrees(east, 'E', 'W')}"
-    lat = f"{_degrees(south, 'N', 'S')}–{_degrees(north, 'N', 'S')}"
-    if west >= 0 and east >= 0:
-        lon = f"{abs(west):.1f}–{_degrees(east, 'E', 'W')}"
-    if south >= 0 and north >= 0:
-        lat = f"{abs(south):.1f}–{_degrees(north, 'N', 'S')}"
-    return f"{lon}, {lat}"
+    return translate(lang, "describe.extent", lon=_range_text(lang, west, east, ("e", "w")),
+                     lat=_range_text(lang, south, north, ("n", "s")))  # fmt: skip
 
 
 def _clip(bbox: BBox, max_area: float) -> BBox:
@@ -246,45 +284,65 @@ def _resolution_text(resolution: float) -> str:
     return f"{resolution:.3f}".rstrip("0").rstrip(".") + "°"
 
 
-def grid_text(release: Release, quarter: str, summary: PM25Summary | None) -> str:
-    """How the quarter's grid was made, e.g. ``0.01° grid interpolated by … from 1435 stations``."""
+def grid_text(release: Release, quarter: str, summary: PM25Summary | None, lang: Lang) -> str:
+    """How the quarter's grid was made, e.g. ``0.01° grid interpolated by inverse distance
+    weighting from 1,435 CNEMC monitoring stations``."""
     facts = release.manifest.get("summary") or {}
-    method = METHODS.get(str(facts.get("method", "")).lower())
+    method = str(facts.get("method", "")).lower()
     cv = (facts.get("cross_validation") or {}).get(quarter) or {}
     stations = cv.get("n") if isinstance(cv, Mapping) else None
     source = next((s for s in release.sources if s.get("id") == PM25_SOURCE), None)
-    words = [f"{_resolution_text(summary.resolution)} grid" if summary else "grid"]
-    if method:
-        words.append(method)
-        who = "CNEMC monitoring stations" if source is not None else "monitoring stations"
-        words.append(f"from {stations:,} {who}" if stations else f"from {who}")
-    elif source is not None:
-        words.append(f"from {source.get('title') or source.get('attribution')}")
-    return " ".join(words)
+    res = _resolution_text(summary.resolution) if summary else ""
+    grid = translate(lang, "describe.grid.resolution" if res else "describe.grid.plain", res=res)
+    if method in METHODS:
+        who = "cnemc" if source is not None else "stations"
+        stations_text = (
+            plural(lang, f"describe.grid.{who}_n", int(stations)) if stations
+            else translate(lang, f"describe.grid.{who}")
+        )  # fmt: skip
+        return translate(lang, "describe.grid.interpolated", grid=grid, stations=stations_text,
+                         method=translate(lang, f"describe.method.{method}"))  # fmt: skip
+    if source is not None:
+        named = str(source.get("title") or source.get("attribution"))
+        return translate(lang, "describe.grid.from_source", grid=grid, source=named)
+    return grid
 
 
-def _industry_name(industry: str) -> str:
-    return industry.replace("_", " ") if industry else "other"
+def plants_count(lang: Lang, n: int, industry: str | None, zero: bool = False) -> str:
+    """``2 plants``, ``1 steel plant``, ``no plants`` (with ``zero``) / ``2家企业``…"""
+    if industry:
+        name = industry_name(lang, industry)
+        if zero and not n:
+            return translate(lang, "describe.no_plants_industry", industry=name)
+        return plural(lang, "describe.plants_industry", n, industry=name)
+    return translate(lang, "describe.no_plants") if zero and not n else plural(
+        lang, "describe.plants", n)
 
 
-def _plants_phrase(n: int, filters: EnterpriseFilter, industries: Mapping[str, int]) -> str:
-    noun = "plant" if n == 1 else "plants"
-    if filters.industry:
-        noun = f"{_industry_name(filters.industry)} {noun}"
-    text = f"{n:,} {noun}" if n else f"no {noun}"
+def _plants_phrase(lang: Lang, release: Release, n: int, filters: EnterpriseFilter,
+                   industries: Mapping[str, int]) -> str:  # fmt: skip
+    text = plants_count(lang, n, filters.industry, zero=True)
     if filters.province:
-        text += f" in {filters.province}"
+        text = translate(lang, "describe.in_province", plants=text,
+                         province=province_name(release, lang, filters.province))  # fmt: skip
     if filters.q:
-        text += f" whose names match “{filters.q}”"
+        text = translate(lang, "describe.matching", plants=text, q=filters.q)
     only = []
     if filters.has_violations is not None:
-        only.append(("" if filters.has_violations else "not ") + "cited for violations")
+        only.append(translate(lang, "describe.only." + (
+            "cited" if filters.has_violations else "not_cited")))  # fmt: skip
     if filters.output_up is not None:
-        only.append("with output up" if filters.output_up else "without output up")
+        only.append(translate(lang, "describe.only." + ("up" if filters.output_up else "not_up")))
     if only and n:
-        text += f" (only those {' and '.join(only)})"
+        text = translate(lang, "describe.only", plants=text,
+                         conditions=translate(lang, "describe.and").join(only))  # fmt: skip
     if not filters.industry and len(industries) > 1:
-        text += " (" + ", ".join(f"{c:,} {_industry_name(k)}" for k, c in industries.items()) + ")"
+        parts = translate(lang, "describe.list_sep").join(
+            translate(lang, "describe.industry_count", n=format_number(lang, c),
+                      industry=industry_name(lang, k))
+            for k, c in industries.items()
+        )  # fmt: skip
+        text = translate(lang, "describe.breakdown", plants=text, parts=parts)
     return text
 
 
@@ -310,8 +368,71 @@ def view_sources(
     return tuple(s for s in release.sources if s.get("id") in wanted)
 
 
-def _range(low: float, high: float) -> str:
-    return f"{low:.0f} µg/m³" if round(low) == round(high) else f"{low:.0f} to {high:.0f} µg/m³"
+def pm25_range(lang: Lang, low: float, high: float) -> str:
+    """``35 to 80 µg/m³`` (``35 µg/m³`` when both round alike)."""
+    if round(low) == round(high):
+        return translate(lang, "describe.value", value=format_number(lang, low))
+    return translate(lang, "describe.range", low=format_number(lang, low),
+                     high=format_number(lang, high))  # fmt: skip
+
+
+def _alt(lang: Lang, release: Release, quarter: str, extent: BBox, plants: str,
+         counts: Mapping[str, int], summary: PM25Summary | None, has_grid: bool,
+         plant_pm25: tuple[float, float] | None, sources: Sequence[Mapping[str, Any]],
+         synthetic: bool) -> str:  # fmt: skip
+    """The view in sentences, each a catalogue message with its numbers formatted."""
+    period, where = format_period(lang, quarter), extent_text(lang, extent)
+    sentences = [translate(lang, "describe.alt.synthetic")] if synthetic else []
+    if has_grid:
+        sentences.append(translate(lang, "describe.alt.map_grid", period=period, where=where,
+                                   grid=grid_text(release, quarter, summary, lang),
+                                   plants=plants))  # fmt: skip
+    else:
+        sentences.append(translate(lang, "describe.alt.map_plants", period=period, where=where,
+                                   plants=plants))  # fmt: skip
+    cited, up, both = counts["cited"], counts["output_up"], counts["cited_and_output_up"]
+    if counts["plants"]:
+        sentences.append(plural(lang, "describe.alt.cited", cited))
+        if both:
+            sentences.append(plural(lang, "describe.alt.cited_up", both))
+        if up > both:
+            key = "describe.alt.more_up" if cited else "describe.alt.up"
+            sentences.append(plural(lang, key, up - both))
+    if has_grid and summary is not None:
+        sentences.append(translate(lang, "describe.alt.pm25", range=pm25_range(
+            lang, summary.min, summary.max), mean=pm25_range(lang, summary.mean, summary.mean)))
+    elif has_grid:
+        sentences.append(translate(lang, "describe.alt.no_values"))
+    elif release.quarters:
+        sentences.append(translate(lang, "describe.alt.no_grid_span", period=period,
+                                   first=format_period(lang, release.quarters[0]),
+                                   last=format_period(lang, release.quarters[-1])))  # fmt: skip
+    else:
+        sentences.append(translate(lang, "describe.alt.no_grid", period=period))
+    if plant_pm25 is not None:
+        sentences.append(translate(lang, "describe.alt.plants_pm25",
+                                   range=pm25_range(lang, *plant_pm25)))  # fmt: skip
+    if sources:
+        names = translate(lang, "describe.sources_sep").join(
+            str(s.get("attribution") or s.get("title")) for s in sources)
+        sentences.append(translate(lang, "describe.alt.sources", sources=names))
+    return SENTENCE_SEP[lang].join(sentences)
+
+
+def _title(lang: Lang, release: Release, quarter: str, filters: EnterpriseFilter,
+           counts: Mapping[str, int], has_grid: bool, synthetic: bool) -> str:  # fmt: skip
+    tail = plants_count(lang, counts["plants"], filters.industry)
+    if filters.province:
+        tail = translate(lang, "describe.in_province", plants=tail,
+                         province=province_name(release, lang, filters.province))  # fmt: skip
+    if filters.q:
+        tail = translate(lang, "describe.title.matching", plants=tail, q=filters.q)
+    if counts["plants"] and filters.has_violations is None:
+        tail = translate(lang, "describe.title.cited", plants=tail,
+                         cited=format_number(lang, counts["cited"]))  # fmt: skip
+    key = "describe.title.grid" if has_grid else "describe.title.plants"
+    title = translate(lang, key, period=format_period(lang, quarter), tail=tail)
+    return translate(lang, "describe.title.synthetic", title=title) if synthetic else title
 
 
 def describe_view(
@@ -319,8 +440,9 @@ def describe_view(
     filters: EnterpriseFilter,
     layer: str = DEFAULT_LAYER,
     max_area: float = 2_500.0,
+    lang: Lang = "en",
 ) -> ViewDescription:
-    """Title, alt text and counts of a view, written from the release's data.
+    """Title, alt text (in ``lang``) and counts of a view, written from the release's data.
 
     Without ``filters.quarter`` the web map's default quarter is described; without
     ``filters.bbox`` every matching plant is counted and the extent is their padded extent."""
@@ -350,68 +472,18 @@ def describe_view(
     plant_pm25 = _plant_pm25(release, mask, quarter)
     sources = view_sources(release, mask, has_grid, cited)
     synthetic = bool(release.manifest.get("synthetic", False))
-    qlabel = quarter_label(quarter)
-    plants = _plants_phrase(counts["plants"], filters, industries)
-
-    sentences = []
-    if synthetic:
-        sentences.append("Synthetic data, not real conditions.")
-    where = f"over {extent_text(extent)}"
-    if has_grid:
-        grid = grid_text(release, quarter, summary)
-        sentences.append(f"Map of quarterly mean PM2.5 in {qlabel} ({grid}) {where}, with {plants}")
-    else:
-        sentences.append(f"Map of {plants} {where} in {qlabel}")
-    if counts["plants"]:
-        facts = (
-            f"{cited:,} cited for environmental violations in the 12 months to the quarter's end"
-        )
-        if both:
-            facts += f", {both:,} of them with output up on a year before"
-        if up > both:
-            facts += f"; {up - both:,} more with output up" if cited else f"; {up:,} with output up"
-        sentences[-1] += f"; {facts}."
-    else:
-        sentences[-1] += "."
-    if has_grid and summary is not None:
-        sentences.append(
-            f"PM2.5 in view ranges from {_range(summary.min, summary.max)} "
-            f"(mean of grid cells {summary.mean:.0f} µg/m³)."
-        )
-    elif has_grid:
-        sentences.append("The PM2.5 grid has no values in view.")
-    else:
-        grids = release.quarters
-        span = f" (the grids cover {quarter_label(grids[0])} to {quarter_label(grids[-1])})"
-        sentences.append(f"There is no PM2.5 grid for {qlabel}{span if grids else ''}.")
-    if plant_pm25 is not None:
-        sentences.append(
-            f"Around the plants (mean within 10 km) PM2.5 ranges from {_range(*plant_pm25)}."
-        )
-    if sources:
-        attributions = "; ".join(str(s.get("attribution") or s.get("title")) for s in sources)
-        sentences.append(f"Sources: {attributions}.")
-
-    head = f"PM2.5 and plants, {qlabel}" if has_grid else f"Plants, {qlabel}"
-    noun = f"{_industry_name(filters.industry)} plants" if filters.industry else "plants"
-    tail = f"{counts['plants']:,} {noun}"
-    if filters.province:
-        tail += f" in {filters.province}"
-    if filters.q:
-        tail += f" matching “{filters.q}”"
-    if counts["plants"] and filters.has_violations is None:
-        tail += f", {cited:,} cited for violations"
-    title = f"{head}: {tail}" + (" (synthetic data)" if synthetic else "")
-
+    plants = _plants_phrase(lang, release, counts["plants"], filters, industries)
     return ViewDescription(
         release=release.id,
         quarter=quarter,
+        lang=lang,
         layer=info.id if info is not None else layer,
         colormap=layer_colormap(release, info),
         bbox=extent,
         bbox_given=bbox is not None,
-        title=title,
-        alt=" ".join(sentences),
+        title=_title(lang, release, quarter, filters, counts, has_grid, synthetic),
+        alt=_alt(lang, release, quarter, extent, plants, counts, summary, has_grid, plant_pm25,
+                 sources, synthetic),
         counts=counts,
         industries=industries,
         has_grid=has_grid,

@@ -10,9 +10,15 @@ the data date and the attribution of every source. Two modes:
   an inline PNG overlay reprojected to Web Mercator, plants as a compact inline array,
   clustered; it opens offline.
 
+Both show the release's basemap: the outline of China and its neighbours, the lines of the
+area in view and the names of its places, in the embed's language (``lang``: every text of the
+page, place and plant names included). Linked embeds draw it, with PM2.5, by MapLibre inside
+Leaflet (``style.py``); standalone ones draw it with Leaflet from inline rows (``basemap.py``),
+so the file still opens offline.
+
 Used by ``GET /embed`` (``embed_router``: ETag, recent pages kept in memory), ``lantian embed``
-and ``lantian.embed(...)``. The view is resolved in ``embed_view``, the page's content written
-in ``embed_content``.
+and ``lantian.embed(...)``. The view is resolved in ``view``, the page's content written in
+``content``.
 """
 
 from __future__ import annotations
@@ -33,8 +39,10 @@ from cachetools import LRUCache
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from ...i18n import Lang
+from ...i18n import translate as _
 from ...settings import Settings
-from ..deps import NAME_PATTERN, QUARTER_PATTERN, ReleaseDep, parse_bbox
+from ..deps import NAME_PATTERN, QUARTER_PATTERN, LangDep, ReleaseDep, parse_bbox, vary_language
 from ..errors import ERROR_RESPONSES, InvalidParameterError
 from ..releases.release import Release
 from ..tiles.routes import base_url, etag_matches
@@ -42,11 +50,12 @@ from .assets import (
     EMBED_CSS,
     EMBED_JS,
     assets_digest,
+    font_face,
     inline_assets,
     script_json,
     vendor_urls,
 )
-from .boundaries import embed_lines
+from .basemap import embed_basemap
 from .content import (
     attributions,
     industry_palette,
@@ -56,15 +65,14 @@ from .content import (
     title_html,
 )
 from .describe import INDUSTRY_COLOURS, colormap_doc, describe_view
+from .style import RASTER_OPACITY, linked_style
 from .view import (
     DEFAULT_LAYER,
-    OVERLAY_PAD,
     BBox,
     EmbedLimits,
     EmbedView,
     ResolvedView,
     describe_filters,
-    mercator_safe,
     padded,
     resolve_view,
 )
@@ -75,10 +83,11 @@ if TYPE_CHECKING:
 Mode = Literal["linked", "standalone"]
 MODES: tuple[str, ...] = ("linked", "standalone")
 MAX_ZOOM = 16
-RASTER_OPACITY = 0.75  # as the web map
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+BASEMAP_PAD = 0.25  # a standalone embed's basemap covers its region and a quarter around it
 SERVER_URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?$")
 ALT_ID = "lt-alt"  # the visually hidden alt text of the map
-PAGE_VERSION = "1"  # part of the ETag: bump when the page's building changes
+PAGE_VERSION = "2"  # part of the ETag: bump when the page's building changes
 PAGE_CACHE_BYTES = 64 * 2**20  # the built pages of recent /embed requests kept in memory
 
 
@@ -94,10 +103,12 @@ class EmbedMap:
     bbox: BBox
     markers: int
     alt: str = ""  # the map described in words, from the data
+    lang: Lang = "en"
 
     @cached_property
     def html(self) -> str:
-        return self.map.get_root().render()
+        page = str(self.map.get_root().render())
+        return page.replace("<html>", f'<html lang="{HTML_LANG[self.lang]}">', 1)
 
     def save(self, path: str | Path) -> Path:
         out = Path(path)
@@ -154,11 +165,11 @@ def _bbox_text(bbox: BBox) -> str:
     return ",".join(f"{v:.6f}" for v in bbox)
 
 
-def markers_query(release: Release, resolved: ResolvedView) -> str:
-    """Query of ``/embed/markers.json`` for ``resolved``, pinned to the release."""
+def markers_query(release: Release, resolved: ResolvedView, lang: Lang) -> str:
+    """Query of ``/embed/markers.json`` for ``resolved``, pinned to the release, in ``lang``."""
     f = resolved.filters
     params: dict[str, str] = {"release": release.id, "quarter": resolved.quarter,
-                              "bbox": _bbox_text(resolved.bbox)}  # fmt: skip
+                              "bbox": _bbox_text(resolved.bbox), "lang": lang}  # fmt: skip
     for key in ("industry", "province", "q"):
         value = getattr(f, key)
         if value is not None:
@@ -176,8 +187,10 @@ def embed_map(
     mode: Mode = "standalone",
     server_url: str | None = None,
     limits: EmbedLimits | None = None,
+    lang: Lang = "en",
 ) -> EmbedMap:
-    """The folium map of ``view``: ``linked`` (needs ``server_url``) or ``standalone``."""
+    """The folium map of ``view`` in ``lang``: ``linked`` (needs ``server_url``) or
+    ``standalone``."""
     import folium
     from branca.element import Element, Figure
 
@@ -187,7 +200,8 @@ def embed_map(
     server = check_server_url(server_url) if mode == "linked" else None
     resolved = resolve_view(release, view, limits)
     described = describe_view(release, describe_filters(view, resolved), (
-        resolved.layer.id if resolved.layer is not None else DEFAULT_LAYER), limits.max_bbox_area)
+        resolved.layer.id if resolved.layer is not None else DEFAULT_LAYER),
+        limits.max_bbox_area, lang)  # fmt: skip
     title = view.title or described.title
     synthetic = bool(release.manifest.get("synthetic", False))
     quarter = resolved.quarter
@@ -198,15 +212,17 @@ def embed_map(
         (south + north) / 2, (west + east) / 2])  # fmt: skip
     m.add_to(figure)
     texts = attributions(release)
+    css = EMBED_CSS
     if mode == "linked":
         assert server is not None
         m.default_js, m.default_css = vendor_urls(server)
+        css = font_face(server) + css
     else:
         m.default_js, m.default_css = [], []
         styles, scripts = inline_assets()
         figure.header.add_child(Element(styles), name="lantian_vendor_css")
         figure.header.add_child(Element(scripts), name="lantian_vendor_js")
-    figure.header.add_child(Element(f"<style>{EMBED_CSS}</style>"), name="lantian_embed_css")
+    figure.header.add_child(Element(f"<style>{css}</style>"), name="lantian_embed_css")
     # No favicon request (a 404 on the lantian server, a network attempt offline).
     figure.header.add_child(Element('<link rel="icon" href="data:,">'), name="lantian_icon")
     # The alt text written from the data: the page's description, and the map's (the script
@@ -217,35 +233,38 @@ def embed_map(
     figure.html.add_child(Element(f'<p id="{ALT_ID}" class="lt-sr-only">{alt}</p>'),
                           name="lantian_alt")  # fmt: skip
 
-    config: dict[str, Any] = {"bounds": [[south, west], [north, east]]}
-    # Before the PM2.5 layer: the script fits the region without animation, so no tile of the
+    config: dict[str, Any] = {"bounds": [[south, west], [north, east]], "lang": lang}
+    # Before any layer: the script fits the region without animation, so nothing of the
     # initial zoom is requested (and aborted).
     m.add_child(_embed_script(config))
 
     layer = resolved.layer
     doc = colormap_doc(release, layer.colormap or layer.id) if layer is not None else None
-    pm25_attr = texts[0] if texts else "PM2.5"
-    if layer is not None and resolved.has_grid and doc is not None:
-        if mode == "linked":
+    grid = layer is not None and resolved.has_grid and doc is not None
+    if mode == "linked":
+        assert server is not None
+        config["style"] = linked_style(server, release, lang, layer if grid else None, quarter)
+        if grid:
+            assert layer is not None
             lw, ls, le, ln = layer.bounds
-            folium.TileLayer(
-                tiles=f"{server}/tiles/{layer.id}/{quarter}/{{z}}/{{x}}/{{y}}.png"
-                f"?release={release.id}",
-                attr=pm25_attr, name=layer.title, overlay=True, opacity=RASTER_OPACITY,
-                min_zoom=0, max_zoom=MAX_ZOOM, max_native_zoom=layer.maxzoom,
-                min_native_zoom=layer.minzoom, bounds=[[ls, lw], [ln, le]],
+            config["pm25Tiles"] = {
+                "url": f"{server}/tiles/{layer.id}/{quarter}/{{z}}/{{x}}/{{y}}.png"
+                       f"?release={release.id}",
+                "options": {"opacity": RASTER_OPACITY, "maxNativeZoom": layer.maxzoom,
+                            "minNativeZoom": layer.minzoom, "bounds": [[ls, lw], [ln, le]]},
+            }  # fmt: skip
+    elif grid:
+        assert layer is not None and doc is not None
+        image = overlay_image(
+            release.pm25_cog(quarter), padded(resolved.bbox), doc["classes"],
+            limits.max_overlay_side,
+        )
+        if image is not None:
+            uri, (ow, os_, oe, on) = image
+            folium.raster_layers.ImageOverlay(
+                image=uri, bounds=[[os_, ow], [on, oe]], opacity=RASTER_OPACITY,
+                name=layer.title, class_name="lt-pm25", interactive=False,
             ).add_to(m)  # fmt: skip
-        else:
-            image = overlay_image(
-                release.pm25_cog(quarter), padded(resolved.bbox), doc["classes"],
-                limits.max_overlay_side,
-            )
-            if image is not None:
-                uri, (ow, os_, oe, on) = image
-                folium.raster_layers.ImageOverlay(
-                    image=uri, bounds=[[os_, ow], [on, oe]], opacity=RASTER_OPACITY,
-                    name=layer.title, class_name="lt-pm25", interactive=False,
-                ).add_to(m)  # fmt: skip
 
     palette = industry_palette(release, resolved.index)
     present = {
@@ -258,26 +277,24 @@ def embed_map(
         "prefix": "Leaflet · lantian",
         "maxZoom": MAX_ZOOM,
         "attributions": texts,
-        "titleHtml": title_html(title, release, quarter, synthetic),
+        "titleHtml": title_html(title, release, quarter, synthetic, lang),
         "legendHtml": legend_html(doc, resolved.has_grid, quarter, palette,
-                                  int(resolved.index.size), present),
+                                  int(resolved.index.size), lang, present),
         "industries": [list(p) for p in palette],
+        "texts": {"loading": _(lang, "embed.loading"), "loadFailed": _(lang, "embed.load_failed"),
+                  "zoomIn": _(lang, "embed.zoom_in"), "zoomOut": _(lang, "embed.zoom_out")},
         "markers": None,
         "markersUrl": None,
-        "boundaries": None,
-        "boundariesUrl": None,
     })
-    lines_bbox = padded(resolved.bbox)
     if mode == "linked":
-        config["markersUrl"] = f"{server}/embed/markers.json?{markers_query(release, resolved)}"
-        if "boundaries" in release.layers:
-            query = urlencode({"release": release.id, "bbox": _bbox_text(lines_bbox)})
-            config["boundariesUrl"] = f"{server}/embed/boundaries.json?{query}"
+        query = markers_query(release, resolved, lang)
+        config["markersUrl"] = f"{server}/embed/markers.json?{query}"
     else:
-        config["markers"] = marker_rows(release, resolved)
-        config["boundaries"] = embed_lines(release, lines_bbox)
+        config["markers"] = marker_rows(release, resolved, lang)
+        config["basemap"] = embed_basemap(release, padded(resolved.bbox, BASEMAP_PAD), lang,
+                                          resolved.bbox)  # fmt: skip
     return EmbedMap(m, release.id, quarter, mode, title, resolved.bbox, int(resolved.index.size),
-                    described.alt)
+                    described.alt, lang)
 
 
 def embed(
@@ -295,10 +312,12 @@ def embed(
     title: str | None = None,
     mode: Mode = "standalone",
     server_url: str | None = None,
+    lang: Lang = "en",
 ) -> EmbedMap:
     """A folium embed from a data dir, for notebooks and scripts::
 
-        lantian.embed(data_dir="var", province="河北省", quarter="2019Q1").save("hebei.html")
+        lantian.embed(data_dir="var", province="河北省", quarter="2019Q1", lang="zh").save(
+            "hebei.html")
     """
     from ..releases.release import load_release
 
@@ -310,7 +329,8 @@ def embed(
             province=province, industry=industry, q=q, has_violations=has_violations,
             output_up=output_up, layer=layer, title=title,
         )  # fmt: skip
-        return embed_map(opened, view, mode, server_url, EmbedLimits.from_settings(settings))
+        return embed_map(opened, view, mode, server_url, EmbedLimits.from_settings(settings),
+                         lang)  # fmt: skip
     finally:
         opened.close()
 
@@ -391,17 +411,19 @@ def embed_router(settings: Settings) -> APIRouter:
         request: Request,
         where: Annotated[EmbedFilter, Depends()],
         options: Annotated[EmbedOptions, Depends()],
+        lang: LangDep,
     ) -> Response:
-        """A Leaflet (folium) map of the region, quarter and filters, for an iframe: PM2.5,
-        plants with popups, legend, title, data date, every source's attribution. ``linked``
-        loads tiles and plants from this server (pinned to the release); ``standalone`` is a
-        self-contained file served as a download."""
+        """A Leaflet (folium) map of the region, quarter and filters, for an iframe: the
+        basemap with place names, PM2.5, plants with popups, legend, title, data date, every
+        source's attribution, in ``lang``. ``linked`` loads tiles and plants from this server
+        (pinned to the release); ``standalone`` is a self-contained file served as a
+        download."""
         view = where.view(limits.max_bbox_area, layer=options.layer, title=options.title)
         server = base_url(request, settings)
         linked = options.mode == "linked"
         etag = page_etag(release, asdict(view), options.mode, server if linked else None,
-                         asdict(limits))  # fmt: skip
-        headers = {"Cache-Control": cache(request), "ETag": etag}
+                         asdict(limits), lang)  # fmt: skip
+        headers = {"Cache-Control": cache(request), "ETag": etag} | vary_language(request)
         fresh = etag_matches(request.headers.get("if-none-match"), etag.removeprefix("W/"))
         with lock:
             page = pages.get(etag)
@@ -411,7 +433,7 @@ def embed_router(settings: Settings) -> APIRouter:
                     check_server_url(server)
                 resolve_view(release, view, limits)
                 return Response(status_code=304, headers=headers)
-            built = embed_map(release, view, options.mode, server, limits)
+            built = embed_map(release, view, options.mode, server, limits, lang)
             extra = {}
             if options.mode == "standalone":
                 extra["Content-Disposition"] = f'attachment; filename="{built.filename}"'
@@ -425,34 +447,25 @@ def embed_router(settings: Settings) -> APIRouter:
 
     @router.get("/embed/markers.json")
     def embed_markers(
-        release: ReleaseDep, request: Request, where: Annotated[EmbedFilter, Depends()]
+        release: ReleaseDep,
+        request: Request,
+        where: Annotated[EmbedFilter, Depends()],
+        lang: LangDep,
     ) -> JSONResponse:
         """The plants of an embed as compact rows ``[lat, lon, industry, flags, name, popup]``
-        (flags: 1 cited, 2 output up, 4 approximate, 8 has records); CORS-open."""
+        (flags: 1 cited, 2 output up, 4 approximate, 8 has records), names and popups in
+        ``lang``; CORS-open."""
         view = where.view(limits.max_bbox_area)
         resolved = resolve_view(release, view, limits)
         body = {
             "release": release.id,
             "quarter": resolved.quarter,
+            "lang": lang,
             "total": int(resolved.index.size),
             "industries": [list(p) for p in industry_palette(release, resolved.index)],
-            "markers": marker_rows(release, resolved),
+            "markers": marker_rows(release, resolved, lang),
         }
         headers = {"Cache-Control": cache(request), "Access-Control-Allow-Origin": "*"}
-        return JSONResponse(body, headers=headers)
-
-    @router.get("/embed/boundaries.json")
-    def embed_boundaries(
-        release: ReleaseDep,
-        request: Request,
-        bbox: Annotated[str, Query(max_length=100, description="minlon,minlat,maxlon,maxlat.")],
-    ) -> JSONResponse:
-        """Province and city lines within ``bbox`` as ``[kind, [[lat, lon], …]]`` rows, from
-        the boundary vector tiles (a bounded number of tiles, simplified); CORS-open."""
-        region = parse_bbox(bbox, limits.max_bbox_area * (1 + 2 * OVERLAY_PAD) ** 2)
-        assert region is not None
-        body = {"release": release.id, "lines": embed_lines(release, mercator_safe(region))}
-        headers = {"Cache-Control": cache(request), "Access-Control-Allow-Origin": "*"}
-        return JSONResponse(body, headers=headers)
+        return JSONResponse(body, headers=headers | vary_language(request))
 
     return router

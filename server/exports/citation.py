@@ -1,21 +1,20 @@
-"""How to cite a release and under which licences its sources are used: plain strings.
+"""How to cite a release and under which licences its sources are used: plain strings in
+Chinese or English (the ``citation.*`` messages of :mod:`lantian.i18n`).
 
 Pure functions of a :class:`~lantian.server.releases.release.Release` (its manifest), shared by the
-extracts (``server/extract.py``) and anything else that ships release data (embeds).
+extracts (``exports/extract.py``) and anything else that ships release data (embeds). Titles,
+attributions and licences are the manifest's own words, in the language the sources use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from typing import Any
 
+from ...i18n import Lang, format_date
+from ...i18n import translate as _
 from ..releases.release import Release
-
-SYNTHETIC_NOTE = (
-    "SYNTHETIC DATA: this release was built from synthetic test inputs. Its values are not "
-    "measurements, findings or statistics about any real place or enterprise; do not cite, "
-    "publish or map them as real."
-)
 
 # Which manifest sources a layer derives from, when the manifest's layer entry does not say
 # (``layers[].sources``). Keys are a layer id, or ``raster`` for every raster (PM2.5) layer.
@@ -73,59 +72,74 @@ def attributions(release: Release) -> list[str]:
     return out
 
 
-def citation(release: Release, url: str) -> str:
-    """One line to cite the release (and ``url``, the data as downloaded or shown)."""
+def built_date(release: Release, lang: Lang) -> str:
+    """The build date as ``1 January 2024`` / ``2024年1月1日`` (else as the manifest has it,
+    ``""`` without one)."""
+    created = created_date(release)
+    try:
+        return format_date(lang, date.fromisoformat(created))
+    except ValueError:
+        return created
+
+
+def citation(release: Release, url: str, lang: Lang = "en") -> str:
+    """One line in ``lang`` to cite the release (and ``url``, the data as downloaded or
+    shown)."""
     title = _text(release.manifest.get("title")) or release.id
-    parts = [f'lantian release {release.id} "{title}"']
-    if created := created_date(release):
-        parts.append(f" ({created})")
-    text = "".join(parts) + f", {url.strip()}."
+    built = built_date(release, lang)
+    text = (_(lang, "citation.line_dated", id=release.id, title=title, date=built, url=url.strip())
+            if built else _(lang, "citation.line", id=release.id, title=title, url=url.strip()))
     if credits := attributions(release):
-        text += " Data: " + "; ".join(credits) + "."
+        text += _(lang, "citation.data", credits=_(lang, "citation.credits_sep").join(credits))
     if is_synthetic(release):
-        text += " " + SYNTHETIC_NOTE
+        text += _(lang, "citation.synthetic_after", note=_(lang, "citation.synthetic"))
     return text
 
 
-def licence_notes(release: Release) -> str:
-    """Markdown: every source of the release with its licence, and which layers use it."""
+def both_languages(lang: Lang, write: Callable[[Lang], str]) -> str:
+    """``write(lang)``, then ``write`` in the other language below a rule: the extracts carry
+    both, the reader's first."""
+    other: Lang = "en" if lang == "zh" else "zh"
+    return f"{write(lang).rstrip()}\n\n---\n\n{write(other).rstrip()}\n"
+
+
+def licence_notes(release: Release, lang: Lang = "en") -> str:
+    """Markdown in ``lang``: every source of the release with its licence, and which layers
+    use it."""
     title = _text(release.manifest.get("title")) or release.id
     lines = [
-        "# Sources and licences",
+        f"# {_(lang, 'citation.licences.heading')}",
         "",
-        f'lantian release `{release.id}` "{title}", built {created_date(release) or "?"}.',
+        _(lang, "citation.licences.release", id=release.id, title=title,
+          date=built_date(release, lang) or "?"),
         "",
-    ]
+    ]  # fmt: skip
     if is_synthetic(release):
-        lines += [f"> **{SYNTHETIC_NOTE}**", ""]
+        lines += [f"> **{_(lang, 'citation.synthetic')}**", ""]
     by_layer = layer_sources(release)
-    lines += ["## Sources", ""]
+    lines += [f"## {_(lang, 'citation.licences.sources')}", ""]
     if not release.sources:
-        lines += ["The release manifest lists no sources.", ""]
+        lines += [_(lang, "citation.licences.no_sources"), ""]
+    missing = {"url": "citation.licences.not_given", "licence": "citation.licences.not_stated",
+               "attribution": "citation.licences.not_given"}  # fmt: skip
     for source in release.sources:
         source_id = _text(source.get("id"))
         layers = [layer for layer, ids in by_layer.items() if source_id in ids]
-        lines += [
-            f"### {_text(source.get('title')) or source_id} (`{source_id}`)",
-            "",
-            f"- URL: {_text(source.get('url')) or 'not given'}",
-            f"- Licence: {_text(source.get('licence')) or 'not stated'}",
-            f"- Attribution: {_text(source.get('attribution')) or 'not given'}",
-            "- Layers derived from it: "
-            + (", ".join(f"`{layer}`" for layer in layers) if layers else "none recorded"),
-            "",
-        ]
+        lines += [f"### {_text(source.get('title')) or source_id} (`{source_id}`)", ""]
+        for key, message in missing.items():
+            value = _text(source.get(key)) or _(lang, message)
+            lines.append(f"- {_(lang, f'citation.licences.{key}', value=value)}")
+        used = (_(lang, "citation.list_sep").join(f"`{layer}`" for layer in layers) if layers
+                else _(lang, "citation.licences.none_recorded"))  # fmt: skip
+        lines += [f"- {_(lang, 'citation.licences.layers', layers=used)}", ""]
     if by_layer:
-        lines += ["## Layers and their sources", "", "| layer | title | sources |", "|---|---|---|"]
+        lines += [f"## {_(lang, 'citation.licences.by_layer')}", "",
+                  f"| {_(lang, 'citation.licences.columns')} |", "|---|---|---|"]  # fmt: skip
         for layer_id, ids in by_layer.items():
             layer_title = _text(release.layers[layer_id].title).replace("|", "\\|")
-            used = ", ".join(f"`{s}`" for s in ids) or "not recorded"
+            used = (_(lang, "citation.list_sep").join(f"`{s}`" for s in ids)
+                    or _(lang, "citation.licences.not_recorded"))  # fmt: skip
             lines.append(f"| `{layer_id}` | {layer_title} | {used} |")
         lines.append("")
-    lines += [
-        "Each enterprise row names its own source in `data_source`; each violation or output "
-        "record names its source in `source` (and `source_url`). Keep these attributions when "
-        "you republish the data, and follow each source's licence.",
-        "",
-    ]
+    lines += [_(lang, "citation.licences.keep"), ""]
     return "\n".join(lines)

@@ -28,14 +28,16 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
+from ...i18n import Lang
+from ...i18n import translate as _
 from ...settings import Settings
 from ..api.routes import enterprise_mask
-from ..deps import EnterpriseFilter, ReleaseDep, parse_bbox
+from ..deps import EnterpriseFilter, LangDep, ReleaseDep, parse_bbox
 from ..errors import ERROR_RESPONSES, InvalidParameterError, NotFoundError
 from ..releases.records import FACT_FIELDS, OUTPUT_PATH, VIOLATIONS_PATH
 from ..releases.release import ENTERPRISE_FIELDS, Release
 from ..tiles.routes import base_url
-from .citation import citation, created_date, is_synthetic, licence_notes
+from .citation import both_languages, built_date, citation, is_synthetic, licence_notes
 
 Format = Literal["parquet", "gpkg", "csv", "geojson"]
 READERS = ("parquet", "gpkg", "csv", "geojson")
@@ -289,11 +291,11 @@ def rerun_url(request: Request, settings: Settings, release: Release) -> str:
     return f"{base_url(request, settings)}{request.url.path}?{urlencode(params, safe=',')}"
 
 
-def file_notes(release: Release, url: str, quarter: str | None) -> dict[str, str]:
-    """Key-value metadata written into every extract file that can hold it."""
+def file_notes(release: Release, url: str, quarter: str | None, lang: Lang) -> dict[str, str]:
+    """Key-value metadata written into every extract file that can hold it, in ``lang``."""
     return {
-        "citation": citation(release, url),
-        "licence": licence_notes(release),
+        "citation": citation(release, url, lang),
+        "licence": licence_notes(release, lang),
         "release": release.id,
         "quarter": quarter or "",
         "synthetic": "true" if is_synthetic(release) else "false",
@@ -371,13 +373,15 @@ def extract_router(settings: Settings) -> APIRouter:
         request: Request,
         filters: Annotated[EnterpriseFilter, Depends()],
         fmt: Format,
+        lang: LangDep,
     ) -> StreamingResponse:
         """The enterprises matching the filters (and, with ``quarter``, their facts for it) as
         GeoParquet, GeoPackage, CSV or GeoJSON. GeoParquet and GeoPackage carry the citation
-        and licences in their metadata; for CSV and GeoJSON take ``/api/extract.zip``."""
+        and licences (in ``lang``) in their metadata; for CSV and GeoJSON take
+        ``/api/extract.zip``."""
         index = selected_enterprises(release, filters, settings)
         table = enterprise_table(release, index, filters.quarter)
-        notes = file_notes(release, rerun_url(request, settings, release), filters.quarter)
+        notes = file_notes(release, rerun_url(request, settings, release), filters.quarter, lang)
         name = f"{stem(release, 'enterprises', filters.quarter)}.{fmt}"
         with workdir() as directory:
             path = directory / name
@@ -390,18 +394,21 @@ def extract_router(settings: Settings) -> APIRouter:
         responses={200: {"content": {MEDIA_TYPES["tif"]: {}}}},
     )
     def extract_pm25(
-        release: ReleaseDep, request: Request, filters: Annotated[EnterpriseFilter, Depends()]
+        release: ReleaseDep,
+        request: Request,
+        filters: Annotated[EnterpriseFilter, Depends()],
+        lang: LangDep,
     ) -> StreamingResponse:
         """The quarter's PM2.5 grid (band 1 PM2.5, band 2 its uncertainty, µg/m³, NaN =
         no data) clipped to ``bbox`` (required, snapped outwards to whole pixels), as a
-        Cloud-Optimized GeoTIFF whose metadata holds the citation and licences."""
+        Cloud-Optimized GeoTIFF whose metadata holds the citation and licences (in ``lang``)."""
         quarter = _required(filters.quarter, "quarter")
         bbox = _bbox(filters, settings)
         if bbox is None:
             raise InvalidParameterError("bbox is required")
         enterprise_mask(release, filters, settings.max_bbox_area_deg2)  # validates the rest
         clip = pm25_clip(release, quarter, bbox, settings.max_extract_pixels)
-        notes = file_notes(release, rerun_url(request, settings, release), quarter)
+        notes = file_notes(release, rerun_url(request, settings, release), quarter, lang)
         name = f"{stem(release, 'pm25', quarter)}.tif"
         with workdir() as directory:
             path = directory / name
@@ -417,13 +424,17 @@ def extract_router(settings: Settings) -> APIRouter:
         release: ReleaseDep,
         request: Request,
         filters: Annotated[EnterpriseFilter, Depends()],
+        lang: LangDep,
         fmt: Annotated[
             Format, Query(alias="format", description="Format of the enterprises file in the ZIP.")
         ] = "gpkg",
     ) -> StreamingResponse:
         """One ZIP of what the map shows: the matching enterprises (``format``), their
         violation and output records (CSV), the quarter's PM2.5 clip when ``quarter`` has a
-        grid and ``bbox`` is given, ``CITATION.txt``, ``LICENCES.md`` and ``query.json``."""
+        grid and ``bbox`` is given, ``CITATION.txt``, ``LICENCES.md`` and ``query.json``.
+
+        ``CITATION.txt`` and ``LICENCES.md`` hold both Chinese and English, ``lang`` first (a
+        ZIP travels further than the page it came from); the files' metadata is in ``lang``."""
         quarter, bbox = filters.quarter, _bbox(filters, settings)
         index = selected_enterprises(release, filters, settings)
         clip = None
@@ -439,7 +450,7 @@ def extract_router(settings: Settings) -> APIRouter:
                 pm25_note["reason"] = str(e)
 
         url = rerun_url(request, settings, release)
-        notes = file_notes(release, url, quarter)
+        notes = file_notes(release, url, quarter, lang)
         table = enterprise_table(release, index, quarter)
         ids = {str(i) for i in table["id"]}
         name = f"{stem(release, 'extract', quarter)}.zip"
@@ -479,8 +490,9 @@ def extract_router(settings: Settings) -> APIRouter:
                 "files": [m[0] for m in members] + ["CITATION.txt", "LICENCES.md", "query.json"],
             }
             members += [
-                ("CITATION.txt", citation(release, url) + "\n"),
-                ("LICENCES.md", licence_notes(release) + "\n" + _extract_notes(release, query)),
+                ("CITATION.txt", both_languages(lang, lambda lg: citation(release, url, lg))),
+                ("LICENCES.md", both_languages(lang, lambda lg: licence_notes(release, lg) + "\n"
+                                               + _extract_notes(release, query, lg))),
                 ("query.json", json.dumps(query, ensure_ascii=False, indent=2) + "\n"),
             ]
             path = directory / name
@@ -490,20 +502,19 @@ def extract_router(settings: Settings) -> APIRouter:
     return router
 
 
-def _extract_notes(release: Release, query: Mapping[str, Any]) -> str:
-    """The LICENCES.md section about this extract's own files."""
+def _extract_notes(release: Release, query: Mapping[str, Any], lang: Lang) -> str:
+    """The LICENCES.md section about this extract's own files, in ``lang``."""
     lines = [
-        "## This extract",
+        f"## {_(lang, 'citation.extract.heading')}",
         "",
-        f"Made from release `{release.id}` (built {created_date(release)}); re-run it with",
-        f"<{query['url']}>.",
+        _(lang, "citation.extract.made", id=release.id, date=built_date(release, lang),
+          url=query["url"]),
         "",
-        "- `enterprises.*`: plants and their per-quarter facts (plant lists, records, PM2.5).",
-        "- `violations.csv`, `output.csv`: the records attached to these plants, each with its "
-        "`source`.",
-    ]
+        f"- {_(lang, 'citation.extract.enterprises')}",
+        f"- {_(lang, 'citation.extract.records')}",
+    ]  # fmt: skip
     if query["pm25"].get("included"):
-        lines.append(f"- `{query['pm25']['file']}`: the PM2.5 grid (sources of the raster layers).")
+        lines.append(f"- {_(lang, 'citation.extract.pm25', file=query['pm25']['file'])}")
     lines.append("")
     return "\n".join(lines)
 

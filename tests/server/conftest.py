@@ -18,6 +18,18 @@ def fixture_release(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
+def map_release(tmp_path_factory: pytest.TempPathFactory):
+    """The fixture release whose ``boundaries`` archive is a basemap (with place names)."""
+    return builder.build_release(tmp_path_factory.mktemp("mapdata"), map_layers=True)
+
+
+@pytest.fixture(scope="session")
+def map_client(map_release) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(data_dir=map_release.data_dir))) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
 def settings(fixture_release) -> Settings:
     return Settings(data_dir=fixture_release.data_dir, max_page_size=3, max_bbox_area_deg2=200)
 

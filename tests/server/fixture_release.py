@@ -12,6 +12,7 @@ import json
 import math
 import os
 import shutil
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,14 @@ import mapbox_vector_tile
 import numpy as np
 import pandas as pd
 import rasterio
+import shapely
 from affine import Affine
 from PIL import Image
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
 from pypinyin import lazy_pinyin
-from shapely.geometry import Point, Polygon
+from shapely.geometry import LineString, Point, Polygon, box
+from shapely.geometry.base import BaseGeometry
 
 RELEASE_ID = "2019-fixture.1"
 QUARTERS = ("2019Q1", "2019Q2")
@@ -90,7 +93,50 @@ CITIES = {
     "唐山市": [(117.6, 39.0), (119.0, 38.9), (119.1, 40.3), (117.8, 40.2)],
 }
 
+# The map layers (build_release(map_layers=True)): a small basemap in the layout of
+# lantian.tiles.basemap (land, countries, country, provinces, cities, counties, maritime, places),
+# monitoring stations and the areas far from every station.
+BASEMAP_BOUNDS = (104.0, 30.0, 126.0, 48.0)
+STATION_ZOOMS = (0, 8)
+BASEMAP_ZOOMS = (0, 8)
+LAND = Polygon([(104, 30), (121, 30), (121, 37), (122.6, 37.4), (122.6, 38.2), (121, 38.4),
+                (121, 41), (126, 41.5), (126, 48), (104, 48)])  # fmt: skip
+CHINA = LAND.intersection(box(104, 30, 126, 44.5))
+NEIGHBOURS = [("MNG", "蒙古", "Mongolia", LAND.intersection(box(104, 44.5, 126, 48)))]
+PROVINCE_NAMES = {"河北省": ("130000", "河北", "Hebei"), "山西省": ("140000", "山西", "Shanxi")}
+CITY_INFO = {  # full name: adcode, name_zh, name_en, province, capital (2 national, 1 provincial)
+    "北京市": ("110000", "北京", "Beijing", "北京市", 2),
+    "唐山市": ("130200", "唐山", "Tangshan", "河北省", 0),
+    "石家庄市": ("130100", "石家庄", "Shijiazhuang", "河北省", 1),
+}  # fmt: skip
+CITY_RINGS = CITIES | {"石家庄市": [(113.8, 37.4), (115.4, 37.5), (115.5, 38.8), (113.9, 38.7)]}
+COUNTY = ("130209", "曹妃甸区", "曹妃甸", "Caofeidian",
+          Polygon([(118.2, 38.9), (118.8, 38.9), (118.8, 39.4), (118.2, 39.4)]))
+MARITIME = LineString([(123.5, 33.0), (124.5, 36.5)])
+PLACES = [  # name_zh, name_en, level, capital, adcode, lon, lat
+    ("中国", "China", "country", 0, "100000", 109.0, 35.0),
+    ("蒙古", "Mongolia", "country", 0, "", 112.0, 46.5),
+    ("河北", "Hebei", "province", 0, "130000", 115.6, 41.3),
+    ("山西", "Shanxi", "province", 0, "140000", 112.3, 38.6),
+    ("北京", "Beijing", "city", 2, "110000", 116.4, 40.1),
+    ("石家庄", "Shijiazhuang", "city", 1, "130100", 114.6, 38.1),
+    ("唐山", "Tangshan", "city", 0, "130200", 118.6, 39.8),
+    ("曹妃甸", "Caofeidian", "county", 0, "130209", 118.5, 39.15),
+]  # fmt: skip
+STATIONS = [  # code, name, city, province, status, reason, lon, lat, {quarter: (pm25, days)}
+    ("1001A", "世纪公园", "石家庄", "河北省", "ok", "", 114.53, 38.02,
+     {"2019Q1": (105.3, 88), "2019Q2": (48.0, 90)}),
+    ("1002A", "东四", "北京", "北京市", "ok", "", 116.42, 39.93,
+     {"2019Q1": (60.1, 85), "2019Q2": (40.2, 91)}),
+    ("1003A", "雷达站", "唐山", "河北省", "ok", "", 118.15, 39.55, {"2019Q1": (92.0, 70)}),
+    ("3132A", "文明里", "秦皇岛", "河北", "outside_province",
+     "(119.6000, 37.0300) lies in 青岛 (山东省), not in 秦皇岛 (河北省)", 119.60, 37.03,
+     {"2019Q1": (70.2, 80), "2019Q2": (35.5, 77)}),
+]  # fmt: skip
+SPARSE = {"2019Q1": box(110.0, 40.5, 112.5, 43.0), "2019Q2": box(110.0, 41.0, 112.0, 43.0)}
+
 SHOUGANG, HBIS, TAIYUAN = "gem:P100000120001", "gem:P100000120002", "csv:1"
+Feature = tuple[BaseGeometry, Mapping[str, Any]]  # lon/lat geometry, properties
 XSS_FINDING = 'Stack monitor offline <img src=x onerror="window.__xss=1"> (synthetic)'
 RECORD_SOURCE = "Synthetic fixture record (IPE-style)"
 _V = ("record_id", "kind", "enterprise_name", "enterprise_id", "province", "city", "industry",
@@ -305,8 +351,10 @@ def lonlat_to_tile(lon: float, lat: float, z: int) -> tuple[float, float]:
     return x, y
 
 
-def tiles_covering(z: int) -> list[tuple[int, int]]:
-    west, south, east, north = BOUNDS
+def tiles_covering(
+    z: int, bounds: tuple[float, float, float, float] = BOUNDS
+) -> list[tuple[int, int]]:
+    west, south, east, north = bounds
     x0, y0 = lonlat_to_tile(west, north, z)
     x1, y1 = lonlat_to_tile(east, south, z)
     return [(x, y) for x in range(int(x0), int(x1) + 1) for y in range(int(y0), int(y1) + 1)]
@@ -421,6 +469,143 @@ def boundary_tiles() -> dict[tuple[int, int, int], bytes]:
     return tiles
 
 
+def _tile_geometry(geom: BaseGeometry, z: int, x: int, y: int) -> BaseGeometry | None:
+    """``geom`` (lon/lat) clipped to tile z/x/y plus a small buffer, in tile coordinates."""
+    n = 1 << z
+    pad = 0.05
+
+    def lon(tx: float) -> float:
+        return tx / n * 360.0 - 180.0
+
+    def lat(ty: float) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * ty / n))))
+
+    clipped = geom.intersection(box(lon(x - pad), lat(y + 1 + pad), lon(x + 1 + pad), lat(y - pad)))
+    if clipped.is_empty:
+        return None
+    return shapely.transform(clipped, lambda coords: _local_array(coords, z, x, y))
+
+
+def _local_array(coords: np.ndarray, z: int, x: int, y: int) -> np.ndarray:
+    """N×2 lon/lat → N×2 tile coordinates (extent 4096, y down)."""
+    n = 1 << z
+    tx = (coords[:, 0] + 180.0) / 360.0 * n
+    ty = (1 - np.arcsinh(np.tan(np.radians(coords[:, 1]))) / np.pi) / 2 * n
+    return np.round(np.column_stack([(tx - x) * 4096, (ty - y) * 4096]))
+
+
+def _contains_tile(lon: float, lat: float, z: int, x: int, y: int) -> bool:
+    tx, ty = lonlat_to_tile(lon, lat, z)
+    return (int(tx), int(ty)) == (x, y)
+
+
+def basemap_layers() -> Mapping[str, Sequence[Feature]]:
+    """Every basemap source-layer as (lon/lat geometry, properties) pairs."""
+    provinces = [
+        (Polygon(ring), {"adcode": PROVINCE_NAMES[name][0], "name": name,
+                         "name_zh": PROVINCE_NAMES[name][1], "name_en": PROVINCE_NAMES[name][2]})
+        for name, ring in PROVINCES.items()
+    ]  # fmt: skip
+    cities = [
+        (Polygon(ring), {"adcode": CITY_INFO[name][0], "name": name, "name_zh": CITY_INFO[name][1],
+                         "name_en": CITY_INFO[name][2], "province": CITY_INFO[name][3],
+                         "capital": CITY_INFO[name][4] > 0})
+        for name, ring in CITY_RINGS.items()
+    ]  # fmt: skip
+    adcode, name, name_zh, name_en, shape = COUNTY
+    return {
+        "land": [(LAND, {})],
+        "countries": [
+            (g, {"iso3": iso, "name_zh": zh, "name_en": en}) for iso, zh, en, g in NEIGHBOURS
+        ],
+        "country": [(CHINA, {"name_zh": "中国", "name_en": "China"})],
+        "provinces": provinces,
+        "cities": cities,
+        "counties": [(shape, {"adcode": adcode, "name": name, "name_zh": name_zh,
+                              "name_en": name_en, "city_adcode": "130200"})],
+        "maritime": [(MARITIME, {})],
+        "places": [
+            (Point(lon, lat), {"name_zh": zh, "name_en": en, "level": level, "capital": capital,
+                               "adcode": code})
+            for zh, en, level, capital, code, lon, lat in PLACES
+        ],
+    }  # fmt: skip
+
+
+def station_features() -> Sequence[Feature]:
+    rows = []
+    for code, name, city, province, status, reason, lon, lat, values in STATIONS:
+        props: dict[str, Any] = {"code": code, "name": name, "city": city, "province": province,
+                                 "status": status, "reason": reason}  # fmt: skip
+        for quarter, (pm25, days) in values.items():
+            props |= {f"pm25_{quarter}": pm25, f"days_{quarter}": days}
+        rows.append((Point(lon, lat), props))
+    return rows
+
+
+def feature_tiles(
+    layers: Mapping[str, Sequence[Feature]],
+    zooms: tuple[int, int],
+    bounds: tuple[float, float, float, float],
+) -> dict[tuple[int, int, int], bytes]:
+    """MVT tiles of lon/lat features; a point only in the tile that holds it."""
+    tiles: dict[tuple[int, int, int], bytes] = {}
+    for z in range(zooms[0], zooms[1] + 1):
+        for x, y in tiles_covering(z, bounds):
+            encoded = []
+            for name, features in layers.items():
+                found = []
+                for geom, props in features:
+                    if isinstance(geom, Point):
+                        if not _contains_tile(geom.x, geom.y, z, x, y):
+                            continue
+                        local: BaseGeometry | None = Point(_local(geom.x, geom.y, z, x, y))
+                    else:
+                        local = _tile_geometry(geom, z, x, y)
+                    if local is not None:
+                        found.append({"geometry": local, "properties": props})
+                if found:
+                    encoded.append({"name": name, "features": found})
+            if encoded:
+                tiles[(z, x, y)] = _mvt(encoded)
+    return tiles
+
+
+def _fields(features: Sequence[Feature]) -> dict[str, str]:
+    def kind(value: Any) -> str:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return "Number" if number else "String"
+
+    return {key: kind(value) for _, props in features for key, value in props.items()}
+
+
+def map_layer_archives(root: Path) -> list[dict[str, Any]]:
+    """Write the basemap (over ``boundaries``), stations and sparse archives; their layers."""
+    basemap = basemap_layers()
+    stations = {"stations": station_features()}
+    sparse = {"sparse": [(shape, {"quarter": q}) for q, shape in SPARSE.items()]}
+    layers = []
+    for layer_id, title, data, zooms in (
+        ("boundaries", "Basemap: land, countries, boundaries and place names", basemap,
+         BASEMAP_ZOOMS),
+        ("stations", "Monitoring stations", stations, STATION_ZOOMS),
+        ("sparse", "Farther than 150 km from every station used", sparse, BOUNDARY_ZOOMS),
+    ):  # fmt: skip
+        vector_layers = [{"id": name, "fields": _fields(rows)} for name, rows in data.items()]
+        write_pmtiles(
+            root / "tiles" / f"{layer_id}.pmtiles",
+            feature_tiles(data, zooms, BASEMAP_BOUNDS),
+            _header(TileType.MVT, Compression.GZIP, zooms),
+            {"name": layer_id, "vector_layers": vector_layers},
+        )
+        layers.append({
+            "id": layer_id, "kind": "vector", "title": title, "minzoom": zooms[0],
+            "maxzoom": zooms[1], "bounds": list(BASEMAP_BOUNDS),
+            "files": {"all": f"tiles/{layer_id}.pmtiles"}, "vector_layers": vector_layers,
+        })  # fmt: skip
+    return layers
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -434,8 +619,9 @@ MEDIA = {
 }
 
 
-def build_release(data_dir: Path) -> FixtureRelease:
-    """Write ``data_dir/releases/<id>/`` and point ``data_dir/current`` at it."""
+def build_release(data_dir: Path, map_layers: bool = False) -> FixtureRelease:
+    """Write ``data_dir/releases/<id>/`` and point ``data_dir/current`` at it; with
+    ``map_layers``, the boundaries archive is a basemap and stations and sparse areas are added."""
     root = data_dir / "releases" / RELEASE_ID
     (root / "pm25").mkdir(parents=True)
     for quarter in QUARTERS:
@@ -482,6 +668,7 @@ def build_release(data_dir: Path) -> FixtureRelease:
         _header(TileType.MVT, Compression.GZIP, BOUNDARY_ZOOMS),
         {"name": "boundaries", "vector_layers": boundary_layers},
     )
+    extra_layers = map_layer_archives(root) if map_layers else []
 
     (root / "enterprises").mkdir()
     frame = gpd.GeoDataFrame(
@@ -548,6 +735,8 @@ def build_release(data_dir: Path) -> FixtureRelease:
             "vector_layers": boundary_layers,
         },
     ]  # fmt: skip
+    if extra_layers:
+        layers = [layer for layer in layers if layer["id"] != "boundaries"] + extra_layers
     manifest = {
         "format": "lantian-release/1",
         "id": RELEASE_ID,
@@ -601,13 +790,15 @@ def build_release(data_dir: Path) -> FixtureRelease:
 
 
 def with_enterprise_name(release: Any, index: int, name: str) -> Any:
-    """A copy of a loaded ``lantian.server.releases.release.Release``, plant ``index`` renamed."""
+    """A copy of a loaded ``lantian.server.releases.release.Release``, plant ``index`` renamed
+    (in every language)."""
     from dataclasses import replace
     from types import MappingProxyType
 
     features = list(release.enterprises.features)
     feature = dict(features[index])
-    feature["properties"] = MappingProxyType({**feature["properties"], "name": name})
+    names = {"name": name, "name_zh": name, "name_en": name}
+    feature["properties"] = MappingProxyType({**feature["properties"], **names})
     features[index] = MappingProxyType(feature)
     return replace(release, enterprises=replace(release.enterprises, features=tuple(features)))
 

@@ -62,13 +62,16 @@ def test_standalone_has_legend_title_attribution_and_markers(release: Release) -
     built = embed_map(release, EmbedView(quarter="2019Q1", province="河北省"), "standalone")
     page = built.html
     config = _config(page)
-    # The legend is the release's colour scale: same classes, colours and labels.
+    # The legend is the release's colour scale: same classes, colours and labels (as titles,
+    # each class shown by its lower bound on one horizontal scale).
     classes = release.colormaps["pm25"]["classes"]
-    swatches = re.findall(r'data-class="(\d+)"><span class="lt-sw" style="background:(#\w+)">'
-                          r"</span><span>([^<]*)</span>", config["legendHtml"])  # fmt: skip
-    assert [(int(i), c, html.unescape(t)) for i, c, t in swatches] == [
-        (c["index"], c["color"], c["label"]) for c in classes
+    swatches = re.findall(r'data-class="(\d+)" title="([^"]*)"><span class="lt-sw" '
+                          r'style="background:(#\w+)"></span><span>([^<]*)</span>',
+                          config["legendHtml"])  # fmt: skip
+    assert [(int(i), html.unescape(t), c) for i, t, c, _ in swatches] == [
+        (c["index"], c["label"], c["color"]) for c in classes
     ]
+    assert [s[3] for s in swatches] == ["0", "15", "35", "75", "115", "150", "250+"]
     # Every source is attributed, escaped for Leaflet's attribution control.
     for source in release.sources:
         assert html.escape(source["attribution"]) in config["attributions"]
@@ -76,23 +79,26 @@ def test_standalone_has_legend_title_attribution_and_markers(release: Release) -
     # Title and alt text are the ones written from the data for /api/embed/describe.
     described = describe_view(release, EnterpriseFilter(province="河北省", quarter="2019Q1"))
     assert built.title == described.title == (
-        "PM2.5 and plants, 2019 Q1: 2 plants in 河北省, 1 cited for violations (synthetic data)"
+        "PM2.5 and plants, 2019 Q1: 2 plants in Hebei, 1 cited for violations (synthetic data)"
     )
-    assert f"<title>{built.title}</title>" in page
-    assert built.alt == described.alt and "2 plants in 河北省" in built.alt
+    assert f"<title>{built.title}</title>" in page and '<html lang="en">' in page
+    assert built.alt == described.alt and "2 plants in Hebei" in built.alt
     assert "Global Energy Monitor <GEM>" in built.alt  # escaped in the page
     alt = html.escape(built.alt)
     assert f'<meta name="description" content="{alt}">' in page
     assert f'<p id="{config["altId"]}" class="lt-sr-only">{alt}</p>' in page
     assert "2019 Q1 (Jan–Mar)" in config["titleHtml"] and release.id in config["titleHtml"]
     assert "Synthetic data" in config["titleHtml"]  # the fixture is synthetic
-    assert config["boundaries"] and {k for k, _ in config["boundaries"]} <= {"cities", "provinces"}
-    assert all(len(line) >= 2 for _, line in config["boundaries"])
+    # The boundary lines of an archive before the basemap (no land, no places).
+    basemap = config["basemap"]
+    assert basemap["lines"] and {k for k, _ in basemap["lines"]} <= {"cities", "provinces"}
+    assert all(len(line) >= 2 for _, line in basemap["lines"])
+    assert basemap["fills"] == [] and basemap["places"] == []
     assert built.markers == 2 and len(config["markers"]) == 2
     assert config["markersUrl"] is None
-    shougang = next(m for m in config["markers"] if m[4] == "首钢京唐钢铁")
+    shougang = next(m for m in config["markers"] if m[4] == "Shougang Jingtang Iron and Steel")
     assert shougang[3] & 1  # cited in the 12 months to 2019Q1
-    assert "3 violation records" in shougang[5]
+    assert "3 violation records" in shougang[5] and "首钢京唐钢铁" in shougang[5]
     # Self-contained: the PM2.5 overlay is inline and nothing is loaded over the network.
     assert "data:image/png;base64," in page
     assert 'url("data:image/png;base64,' in page  # Leaflet's CSS images
@@ -107,12 +113,22 @@ def test_linked_references_only_the_server(release: Release) -> None:
     urls = re.findall(r"https?://[^\s\"'<>)]+", page)
     assert urls and all(u.startswith(SERVER) for u in urls), urls
     assert f"{SERVER}/static/vendor/leaflet/leaflet.js" in page
-    assert f"{SERVER}/tiles/pm25-cb/2019Q2/{{z}}/{{x}}/{{y}}.png?release={release.id}" in page
+    assert f"{SERVER}/static/vendor/maplibre-gl-leaflet/leaflet-maplibre-gl.js" in page
     config = _config(page)
-    assert config["markers"] is None
+    # MapLibre draws the release's basemap and PM2.5, both pinned to the release.
+    sources = config["style"]["sources"]
+    assert sources["pm25"]["tiles"] == [
+        f"{SERVER}/tiles/pm25-cb/2019Q2/{{z}}/{{x}}/{{y}}.png?release={release.id}"]
+    assert sources["basemap"]["tiles"] == [
+        f"{SERVER}/tiles/boundaries/{{z}}/{{x}}/{{y}}.pbf?release={release.id}"]
+    assert "glyphs" not in config["style"]  # labels drawn with the page's fonts
+    assert f"{SERVER}/static/vendor/noto-sans-sc/" in page  # …the vendored one first
+    assert config["pm25Tiles"]["url"] == sources["pm25"]["tiles"][0]  # without WebGL
+    assert config["markers"] is None and "basemap" not in config
     assert config["markersUrl"].startswith(f"{SERVER}/embed/markers.json?release={release.id}&")
+    assert "lang=en" in config["markersUrl"]
     assert "data:image/png" not in page
-    assert len(page) < 30_000
+    assert len(page) < 40_000
     with pytest.raises(InvalidParameterError):
         embed_map(release, EmbedView(), "linked", None)
     with pytest.raises(InvalidParameterError):
@@ -134,9 +150,13 @@ def test_record_text_and_title_are_escaped(release: Release) -> None:
     marker = next(m for m in config["markers"] if m[4] == EVIL)
     assert f"<h3>{html.escape(EVIL)}</h3>" in marker[5]
     # The fixture's own hostile record text (a finding with an <img onerror>) and name.
-    taiyuan = next(m for m in config["markers"] if m[4] == "太原焦化<script>")
+    taiyuan = next(m for m in config["markers"] if m[4] == "Taiyuan Coking & Co")
     assert "<img" not in taiyuan[5] and "&lt;img src=x onerror=" in taiyuan[5]
-    assert "太原焦化&lt;script&gt;" in taiyuan[5]
+    assert "太原焦化&lt;script&gt;" in taiyuan[5] and "Taiyuan Coking &amp; Co" in taiyuan[5]
+    zh = _config(embed_map(evil, EmbedView(quarter="2019Q1", bbox=(110, 34, 122, 43)),
+                           lang="zh").html)  # fmt: skip
+    taiyuan = next(m for m in zh["markers"] if m[4] == "太原焦化<script>")
+    assert "<h3>太原焦化&lt;script&gt;</h3>" in taiyuan[5]
 
 
 def test_popup_escapes_every_text() -> None:
@@ -144,10 +164,13 @@ def test_popup_escapes_every_text() -> None:
              "province": "p", "data_source": "<s>", "geocode_precision": "<g>"}  # fmt: skip
     facts = {"violations_12m": 1, "latest_finding": "<f>", "latest_finding_date": "<d>",
              "output_change_pct": 12.0, "output_basis": "<o>", "pm25_10km": 50.0}  # fmt: skip
-    text = popup_html(props, facts, "2019Q1", approx=True)
-    for raw in ("<n>", "<c>", "<s>", "<g>", "<f>", "<d>", "<o>"):
+    text = popup_html(props, facts, "2019Q1", approx=True, lang="en")
+    for raw in ("<n>", "<c>", "<s>", "<f>", "<d>", "<o>"):
         assert raw not in text and html.escape(raw) in text
     assert "a&amp;b" in text and "+12%" in text and "50 µg/m³" in text
+    assert "<g>" not in text and "Approximate location" in text  # an unknown level: not shown
+    zh = popup_html(props | {"geocode_precision": "county"}, facts, "2019Q1", True, "zh")
+    assert "<h3>&lt;n&gt;</h3>" in zh and "位置为近似（县级）" in zh and "同比+12%" in zh
 
 
 def test_marker_cap_and_bad_views(release: Release) -> None:
@@ -179,6 +202,8 @@ def test_no_grid_quarter_shows_plants_only(release: Release) -> None:
     assert built.title == "Plants, 2018 Q4: 6 plants, 1 cited for violations (synthetic data)"
     assert "There is no PM2.5 grid for 2018 Q4" in built.alt
     assert not re.search(r'L\.imageOverlay\(\s*"data:', built.html)
+    linked = _config(embed_map(release, EmbedView(quarter="2018Q4"), "linked", SERVER).html)
+    assert "pm25" not in linked["style"]["sources"] and "pm25Tiles" not in linked
 
 
 def test_overlay_is_capped(release: Release) -> None:
@@ -226,11 +251,12 @@ def test_embed_endpoint_linked(client: TestClient, fixture_release) -> None:
     assert markers.headers["access-control-allow-origin"] == "*"
     body = markers.json()
     assert body["release"] == fixture_release.id and body["total"] == 2
-    assert {m[4] for m in body["markers"]} == {"首钢京唐钢铁", "河钢唐钢"}
-    lines = client.get(config["boundariesUrl"].removeprefix(base))
-    assert lines.status_code == 200 and lines.headers["access-control-allow-origin"] == "*"
-    assert lines.json()["lines"] and config["boundaries"] is None
-    assert client.get("/embed/boundaries.json", params={"bbox": "0,0,100,80"}).status_code == 422
+    assert {m[4] for m in body["markers"]} == {"Shougang Jingtang Iron and Steel", "HBIS Tangsteel"}
+    zh = client.get(config["markersUrl"].removeprefix(base).replace("lang=en", "lang=zh")).json()
+    assert zh["lang"] == "zh" and {m[4] for m in zh["markers"]} == {"首钢京唐钢铁", "河钢唐钢"}
+    tiles = config["style"]["sources"]["basemap"]["tiles"][0]
+    tile = client.get(tiles.removeprefix(base).replace("{z}/{x}/{y}", "0/0/0"))
+    assert tile.status_code == 200
 
 
 def test_embed_endpoint_standalone_download(client: TestClient, fixture_release) -> None:
@@ -246,7 +272,8 @@ def test_embed_endpoint_standalone_download(client: TestClient, fixture_release)
         response.headers["cache-control"]
     )
     config = _config(response.text)
-    assert {m[4] for m in config["markers"]} == {"首钢京唐钢铁", "太原焦化<script>"}
+    assert {m[4] for m in config["markers"]} == {"Shougang Jingtang Iron and Steel",
+                                                 "Taiyuan Coking & Co"}  # fmt: skip
     assert not ASSET_URL.search(response.text)
 
 
@@ -278,8 +305,20 @@ def test_cli_embed(fixture_release, tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     config = _config(out.read_text(encoding="utf-8"))
-    assert [m[4] for m in config["markers"]] == ["首钢京唐钢铁"]
-    assert "colour-blind" in config["legendHtml"]
+    assert [m[4] for m in config["markers"]] == ["Shougang Jingtang Iron and Steel"]
+    assert "colour-blind" in config["legendHtml"] and config["lang"] == "en"
+    zh = runner.invoke(
+        cli_app,
+        ["embed", "--data-dir", str(fixture_release.data_dir), "--quarter", "2019Q1",
+         "--province", "Hebei", "--cited-only", "--lang", "zh", "-o", str(out)],
+    )  # fmt: skip
+    assert zh.exit_code == 0, zh.output
+    page = out.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in page and "河北省的1家企业" in zh.output
+    assert [m[4] for m in _config(page)["markers"]] == ["首钢京唐钢铁"]
+    assert "图例" in _config(page)["legendHtml"]
+    bad = runner.invoke(cli_app, ["embed", "--lang", "fr", "-o", str(out)])
+    assert bad.exit_code != 0 and "--lang" in bad.output
 
     linked = runner.invoke(
         cli_app,
@@ -328,7 +367,8 @@ def test_standalone_page_is_built_once(fresh_client: TestClient, builds: list[st
     other = fresh_client.get("/embed", params={**STANDALONE, "has_violations": "true"})
     assert other.status_code == 200 and builds == ["standalone", "standalone"]
     assert other.headers["etag"] != first.headers["etag"] and other.content != first.content
-    assert {m[4] for m in _config(other.text)["markers"]} == {"首钢京唐钢铁", "太原焦化<script>"}
+    assert {m[4] for m in _config(other.text)["markers"]} == {"Shougang Jingtang Iron and Steel",
+                                                              "Taiyuan Coking & Co"}  # fmt: skip
 
 
 def test_linked_page_depends_on_the_server_url(

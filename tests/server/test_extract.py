@@ -29,13 +29,16 @@ from fastapi.testclient import TestClient
 from rasterio.io import MemoryFile
 from rasterio.windows import Window
 
+from lantian.i18n import translate
 from lantian.server.app import create_app
-from lantian.server.exports.citation import SYNTHETIC_NOTE, citation, licence_notes
+from lantian.server.exports.citation import citation, licence_notes
 from lantian.server.exports.extract import pm25_clip, write_cog
 from lantian.server.releases.release import open_release
 from lantian.settings import Settings
 
 from .conftest import builder
+
+SYNTHETIC_NOTE = translate("en", "citation.synthetic")
 
 FACT_COLUMNS = (
     "violations", "violations_12m", "latest_finding_date", "latest_finding",
@@ -147,7 +150,7 @@ def test_citation_names_release_url_sources_and_synthetic(fixture_release) -> No
     release = open_release(fixture_release.root)
     try:
         text = citation(release, "https://example.org/x")
-        assert text.startswith('lantian release 2019-fixture.1 "Fixture release" (2024-01-01)')
+        assert text.startswith('lantian release 2019-fixture.1 "Fixture release" (1 January 2024)')
         assert "https://example.org/x" in text
         for source in fixture_release.manifest["sources"]:
             assert source["attribution"] in text
@@ -372,8 +375,9 @@ def test_zip_holds_what_the_map_shows(client: TestClient, fmt: str, tmp_path: Pa
         assert tuple(ds.bounds) == pytest.approx((112, 35, 120, 41), abs=1e-9)
         assert "lantian release 2019-fixture.1" in ds.tags()["citation"]
 
-    cite = members["CITATION.txt"].decode()
+    cite = members["CITATION.txt"].decode()  # English first (no lang, no Accept-Language)…
     assert cite.startswith("lantian release 2019-fixture.1") and SYNTHETIC_NOTE in cite
+    assert "lantian 数据版本 2019-fixture.1" in cite  # …then Chinese
     licences = members["LICENCES.md"].decode()
     assert "## Sources" in licences and "## This extract" in licences
     assert SYNTHETIC_NOTE in licences
@@ -482,7 +486,6 @@ def test_the_same_query_gives_the_same_bytes(client: TestClient) -> None:
 
 
 NEW_ID = "20300101T000000Z-newer"
-
 
 @pytest.fixture
 def two_releases(tmp_path: Path) -> tuple[Path, str]:

@@ -179,7 +179,7 @@ def test_alt_text_is_written_from_the_data(client: TestClient) -> None:
     alt = described["alt"]
     assert alt.startswith("Synthetic data")
     assert "2019 Q1" in alt and "112.0–120.0°E, 36.0–41.5°N" in alt
-    assert "5 plants" in alt and "2 cited for environmental violations" in alt
+    assert "5 plants" in alt and "2 of them were cited for environmental violations" in alt
     pm25 = described["pm25"]
     values = builder.pm25_value(np.array([112.0, 120.0]), np.array([41.5, 36.0]), "2019Q1")
     assert values.min() - 1 <= pm25["min"] < pm25["mean"] < pm25["max"] <= values.max() + 1
@@ -192,8 +192,8 @@ def test_alt_text_says_when_the_quarter_has_no_grid(client: TestClient) -> None:
     described = client.get("/api/embed/describe?quarter=2018Q4&province=河北省").json()
     assert described["has_grid"] is False and described["pm25"] is None
     assert "no PM2.5 grid for 2018 Q4" in described["alt"]
-    assert "1 of them with output up" in described["alt"]
-    assert "河北省" in described["title"]
+    assert "1 of the cited plants had output up" in described["alt"]
+    assert "in Hebei" in described["title"]
     response, _ = _png(client, quarter="2018Q4", province="河北省", width=320, height=240)
     assert response.headers["x-quarter"] == "2018Q4"
 

@@ -1,4 +1,5 @@
-"""Folium embeds in headless Chromium: the standalone file offline, the linked page live."""
+"""Folium embeds in headless Chromium: the standalone file offline, the linked page live, both
+with the basemap's place names in Chinese and English and a legend that leaves the map room."""
 
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ pytestmark = pytest.mark.browser
 SHOTS = Path(os.environ.get("LANTIAN_SHOTS", "/tmp"))
 EVIL = "</script><script>window.__pwned=1</script>钢"
 READY = "window.lantianEmbed && window.lantianEmbed.ready"
+# The linked embed's MapLibre layer has drawn every tile of the view.
+BASEMAP = ("window.lantianEmbed.basemap && window.lantianEmbed.basemap.getMaplibreMap().loaded()"
+           " && window.lantianEmbed.basemap.getMaplibreMap().areTilesLoaded()")
+HEBEI = (113.4, 36.0, 119.9, 42.6)
+CITIES = {"zh": ("石家庄", "唐山"), "en": ("Shijiazhuang", "Tangshan")}
+LEGEND = ("(() => { const l = document.querySelector('.lt-legend').getBoundingClientRect();"
+          " return { area: l.width * l.height / (innerWidth * innerHeight),"
+          " open: document.querySelector('.lt-legend details').open }; })()")
 
 
 def _watch(page: Page) -> dict[str, list[str]]:
@@ -100,7 +109,7 @@ def test_standalone_opens_offline(browser: Browser, web_release, tmp_path: Path)
     page.screenshot(path=str(SHOTS / "lantian-embed-standalone.png"))
     page.evaluate("window.lantianEmbed.map.closePopup()")
     page.wait_for_selector(".leaflet-popup", state="detached")
-    assert _open_popup(page, "太原焦化<script>") == "太原焦化<script>"
+    assert _open_popup(page, "Taiyuan Coking & Co") == "Taiyuan Coking & Co"
     assert "onerror" in str(page.locator(".leaflet-popup-content").text_content())
     assert page.evaluate("window.__xss") is None and page.evaluate("window.__pwned") is None
 
@@ -116,18 +125,81 @@ def test_linked_embed_loads_from_the_server(browser: Browser, live_server: str) 
     page.on("request", lambda r: requests.append(r.url))
     page.goto(f"{live_server}/embed?quarter=2019Q1&province=Hebei", wait_until="load")
     page.wait_for_function(READY, timeout=15_000)
-    page.wait_for_function(
-        "document.querySelectorAll('img.leaflet-tile-loaded').length > 0", timeout=15_000
-    )
+    page.wait_for_function(BASEMAP, timeout=15_000)
     page.wait_for_timeout(500)
     assert page.evaluate("window.lantianEmbed.markers") == 2
     assert page.locator(".leaflet-marker-icon").count() >= 1
-    assert all(u.startswith(live_server) for u in requests), requests
+    # MapLibre starts its workers from a blob: URL of the page's own origin
+    assert [u for u in requests if not u.startswith((live_server, f"blob:{live_server}/"))] == []
     assert any("/tiles/pm25/2019Q1/" in u and "release=" in u for u in requests)
-    assert any("/embed/markers.json?" in u for u in requests)
-    assert any("/embed/boundaries.json?" in u for u in requests)
+    assert any("/tiles/boundaries/" in u and "release=" in u for u in requests)
+    assert any("/embed/markers.json?" in u and "lang=en" in u for u in requests)
     assert seen["failed"] == [] and seen["bad"] == [] and seen["errors"] == []
-    assert _open_popup(page, "首钢京唐钢铁") == "首钢京唐钢铁"
+    name = "Shougang Jingtang Iron and Steel"
+    assert _open_popup(page, name) == name
     page.wait_for_timeout(400)  # the popup fades in
     page.screenshot(path=str(SHOTS / "lantian-embed-linked.png"))
     page.close()
+
+
+def _labels(page: Page, mode: str) -> list[str]:
+    """The place names drawn: the standalone embed's label elements, or the names of the
+    labels MapLibre placed in the linked embed (in the page's language, by its style)."""
+    if mode == "standalone":
+        shown = page.evaluate("[...document.querySelectorAll('.lt-label')].map(l => l.textContent)")
+        assert shown == page.evaluate("window.lantianEmbed.labels")
+        return list(shown)
+    return list(page.evaluate(
+        "(lang) => window.lantianEmbed.basemap.getMaplibreMap().queryRenderedFeatures()"
+        ".filter((f) => f.layer.type === 'symbol').map((f) => f.properties['name_' + lang])",
+        page.evaluate("document.documentElement.lang.slice(0, 2)"),
+    ))  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("mode", ["standalone", "linked"])
+def test_hebei_embeds_show_city_names(
+    browser: Browser, web_release, live_server: str, tmp_path: Path, mode: str, lang: str
+) -> None:
+    view = EmbedView(quarter="2019Q1", province="河北省", bbox=HEBEI)
+    if mode == "standalone":
+        release = open_release(web_release.root)
+        try:
+            built = embed_map(release, view, lang=lang)  # type: ignore[arg-type]
+        finally:
+            release.close()
+        url = built.save(tmp_path / built.filename).as_uri()
+    else:
+        url = (f"{live_server}/embed?quarter=2019Q1&province=Hebei&lang={lang}"
+               f"&bbox={','.join(map(str, HEBEI))}")  # fmt: skip
+    context = browser.new_context(viewport={"width": 900, "height": 600})
+    context.set_offline(mode == "standalone")
+    page = context.new_page()
+    seen = _watch(page)
+    page.goto(url, wait_until="load")
+    page.wait_for_function(READY, timeout=15_000)
+    if mode == "linked":
+        page.wait_for_function(BASEMAP, timeout=15_000)
+    page.wait_for_timeout(500)
+    assert page.evaluate("document.documentElement.lang") == ("zh-CN" if lang == "zh" else "en")
+    labels = _labels(page, mode)
+    assert set(CITIES[lang]) <= set(labels), labels
+    legend = page.evaluate(LEGEND)
+    assert legend["open"] and legend["area"] <= 0.25, legend  # a quarter of 900×600 at most
+    heading = str(page.locator(".lt-legend summary").text_content())
+    assert heading == ("图例" if lang == "zh" else "Legend")
+    zoom_in = page.locator(".leaflet-control-zoom-in").get_attribute("title")
+    assert zoom_in == ("放大" if lang == "zh" else "Zoom in")
+    page.screenshot(path=str(SHOTS / f"lantian-embed-hebei-{mode}-{lang}.png"))
+    assert seen["errors"] == [] and seen["failed"] == [] and seen["bad"] == []
+
+    page.set_viewport_size({"width": 390, "height": 600})  # a phone: the legend on demand
+    page.reload(wait_until="load")
+    page.wait_for_function(READY, timeout=15_000)
+    closed = page.evaluate(LEGEND)
+    assert not closed["open"] and closed["area"] < 0.02, closed
+    page.locator(".lt-legend summary").click()
+    assert page.evaluate(LEGEND)["open"]
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SHOTS / f"lantian-embed-hebei-{mode}-{lang}-phone.png"))
+    context.close()
