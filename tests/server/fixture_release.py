@@ -123,14 +123,16 @@ PLACES = [  # name_zh, name_en, level, capital, adcode, lon, lat
     ("唐山", "Tangshan", "city", 0, "130200", 118.6, 39.8),
     ("曹妃甸", "Caofeidian", "county", 0, "130209", 118.5, 39.15),
 ]  # fmt: skip
-STATIONS = [  # code, name, city, province, status, reason, lon, lat, {quarter: (pm25, days)}
-    ("1001A", "世纪公园", "石家庄", "河北省", "ok", "", 114.53, 38.02,
+STATIONS = [  # code, name, city, province, status, (reason, reason_zh), lon, lat,
+    # {quarter: (pm25, days)}
+    ("1001A", "世纪公园", "石家庄", "河北省", "ok", ("", ""), 114.53, 38.02,
      {"2019Q1": (105.3, 88), "2019Q2": (48.0, 90)}),
-    ("1002A", "东四", "北京", "北京市", "ok", "", 116.42, 39.93,
+    ("1002A", "东四", "北京", "北京市", "ok", ("", ""), 116.42, 39.93,
      {"2019Q1": (60.1, 85), "2019Q2": (40.2, 91)}),
-    ("1003A", "雷达站", "唐山", "河北省", "ok", "", 118.15, 39.55, {"2019Q1": (92.0, 70)}),
+    ("1003A", "雷达站", "唐山", "河北省", "ok", ("", ""), 118.15, 39.55, {"2019Q1": (92.0, 70)}),
     ("3132A", "文明里", "秦皇岛", "河北", "outside_province",
-     "(119.6000, 37.0300) lies in 青岛 (山东省), not in 秦皇岛 (河北省)", 119.60, 37.03,
+     ("(119.6000, 37.0300) lies in 青岛 (山东省), not in 秦皇岛 (河北省)",
+      "登记坐标（119.6000, 37.0300）位于山东省青岛，不在河北省秦皇岛"), 119.60, 37.03,
      {"2019Q1": (70.2, 80), "2019Q2": (35.5, 77)}),
 ]  # fmt: skip
 SPARSE = {"2019Q1": box(110.0, 40.5, 112.5, 43.0), "2019Q2": box(110.0, 41.0, 112.0, 43.0)}
@@ -534,9 +536,10 @@ def basemap_layers() -> Mapping[str, Sequence[Feature]]:
 
 def station_features() -> Sequence[Feature]:
     rows = []
-    for code, name, city, province, status, reason, lon, lat, values in STATIONS:
+    for code, name, city, province, status, (reason, reason_zh), lon, lat, values in STATIONS:
         props: dict[str, Any] = {"code": code, "name": name, "city": city, "province": province,
-                                 "status": status, "reason": reason}  # fmt: skip
+                                 "status": status, "reason": reason,
+                                 "reason_zh": reason_zh}  # fmt: skip
         for quarter, (pm25, days) in values.items():
             props |= {f"pm25_{quarter}": pm25, f"days_{quarter}": days}
         rows.append((Point(lon, lat), props))

@@ -59,7 +59,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def web_release(tmp_path_factory: pytest.TempPathFactory):
-    return builder.build_release(tmp_path_factory.mktemp("webdata"))
+    return builder.build_release(tmp_path_factory.mktemp("webdata"), map_layers=True)
 
 
 @pytest.fixture(scope="session")

@@ -86,6 +86,6 @@ def test_quarter_labels_are_the_real_2019_quarters(
         page.locator("#quarter").fill(str(position))
         labels.append(page.locator("#quarter-label").inner_text())
     # the slider runs over the plant timeline: the grid quarters, after any earlier record quarters
-    assert labels[-4:] == ["2019Q1", "2019Q2", "2019Q3", "2019Q4"]
+    assert labels[-4:] == ["2019 Q1", "2019 Q2", "2019 Q3", "2019 Q4"]
     assert labels == sorted(labels)
     assert not page.locator("#banner").is_visible()  # the demo is real data, not synthetic

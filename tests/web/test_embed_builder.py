@@ -126,7 +126,7 @@ def test_share_dialog_describes_the_current_view(browser: Browser, two_releases:
     assert "/embed/preview.png?" in image and 'alt="' in image
 
     permalink = page.locator("#share-permalink").input_value()
-    assert permalink.startswith(f"{two_releases}/?release={NEW}#")
+    assert permalink.startswith(f"{two_releases}/?release={NEW}&lang=en#")  # the page's language
     assert "q=2019Q2" in permalink and "industry=steel" in permalink
 
     page.screenshot(path=str(SHOTS / "lantian-embed-dialog-desktop.png"))
@@ -227,7 +227,7 @@ def test_old_release_stays_addressable_with_a_note(browser: Browser, two_release
     view = _open_share(page)
     assert view["release"] == OLD
     assert _iframe_src(page.locator("#share-snippet").input_value())["release"] == [OLD]
-    assert f"?release={OLD}#" in page.locator("#share-permalink").input_value()
+    assert f"?release={OLD}&lang=en#" in page.locator("#share-permalink").input_value()
     assert page.locator("#downloads-link").get_attribute("href") == f"/downloads?release={OLD}"
     assert seen["errors"] == []
     page.close()

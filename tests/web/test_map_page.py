@@ -84,7 +84,7 @@ def test_enterprise_click_opens_card(browser_page, click_at) -> None:
     text = page.locator("#card").inner_text()
     assert "首钢京唐钢铁" in text
     assert "Shougang Jingtang Iron and Steel" in text
-    assert "steel" in text and "9700" in text
+    assert "steel" in text and "9,700" in text
     assert "µg/m³" in text  # PM2.5 near the plant
     page.keyboard.press("Escape")
     assert page.locator("#card").is_hidden()
@@ -118,7 +118,7 @@ def test_slider_switches_quarter_archive(browser_page) -> None:
     page.wait_for_function("window.lantian.map.areTilesLoaded()", timeout=20_000)
     statuses = _archive_responses(seen, "pm25_2019Q2")
     assert statuses and set(statuses) <= {200, 206}
-    assert page.locator("#quarter-label").inner_text() == "2019Q2"
+    assert page.locator("#quarter-label").inner_text() == "2019 Q2"
     page.locator("#toggle-cb").check()
     page.wait_for_function("window.lantian.map.areTilesLoaded()", timeout=20_000)
     page.wait_for_timeout(300)

@@ -75,12 +75,12 @@ def _wait_rendered(page: Page, plant_id: str) -> None:
 
 def test_quarter_without_grid_keeps_plants(desktop) -> None:
     page, errors = desktop
-    assert page.locator("#quarter-label").inner_text() == "2018Q4"
+    assert page.locator("#quarter-label").inner_text() == "2018 Q4"
     assert page.evaluate("window.lantian.state.timeline") == ["2018Q4", "2019Q1", "2019Q2"]
-    assert page.locator("#grid-note").inner_text() == "No PM2.5 grid for 2018Q4"
+    assert page.locator("#grid-note").inner_text() == "No PM2.5 grid for 2018 Q4"
     assert page.evaluate("window.lantian.map.getLayer('pm25-raster')") is None
     _wait_rendered(page, SHOUGANG)
-    assert "2018Q4" in page.locator("#plant-legend").inner_text()
+    assert "2018 Q4" in page.locator("#plant-legend").inner_text()
     page.locator("#quarter").fill("1")
     page.wait_for_function("location.hash.includes('q=2019Q1')", timeout=5_000)
     assert page.locator("#grid-note").is_hidden()
@@ -97,7 +97,8 @@ def test_click_opens_facility_card(desktop, click_at, tmp_path: Path) -> None:
     click_at(page, *SHOUGANG_AT)
     page.wait_for_selector(CARD_READY, timeout=10_000)
     card = page.locator("#card")
-    assert page.locator("#card-title").inner_text() == "首钢京唐钢铁"
+    assert page.locator("#card-title").inner_text() == "Shougang Jingtang Iron and Steel"
+    assert page.locator("#card-subtitle").inner_text() == "首钢京唐钢铁"  # the other language
     assert page.evaluate("document.activeElement.id") == "card-title"
     dates = page.locator("#card .timeline time")
     assert [dates.nth(i).get_attribute("datetime") for i in range(dates.count())] == [
@@ -110,7 +111,7 @@ def test_click_opens_facility_card(desktop, click_at, tmp_path: Path) -> None:
     assert link.get_attribute("target") == "_blank"
     assert card.locator("svg.bars .value").first.text_content() == "+12.5 %"
     assert card.locator("svg.bars .label").first.text_content() == "2018-Q4 vs 2017-Q4"
-    no_grid = card.locator("table.pm25 tr", has_text="2018Q4")
+    no_grid = card.locator("table.pm25 tr", has_text="2018 Q4")
     assert no_grid.locator("td").nth(0).inner_text() == "no grid"
     assert no_grid.get_attribute("aria-current") == "true"
     assert "Cited and output up" in card.inner_text()
@@ -137,7 +138,7 @@ def test_several_plants_at_one_spot_offer_a_chooser(desktop, click_at) -> None:
     assert choices.count() == 2
     choices.filter(has_text="首钢京唐钢铁").click()
     page.wait_for_selector(CARD_READY, timeout=10_000)
-    assert page.locator("#card-title").inner_text() == "首钢京唐钢铁"
+    assert page.locator("#card-title").inner_text() == "Shougang Jingtang Iron and Steel"
     page.locator("#card-close").click()
     assert page.locator("#card").is_hidden()
     assert errors == []
@@ -148,7 +149,8 @@ def test_permalink_opens_card_and_escapes_findings(desktop, live_server: str) ->
     _open(page, f"{live_server}/#plant={TAIYUAN}")
     page.wait_for_selector(CARD_READY, timeout=10_000)
     card = page.locator("#card")
-    assert "太原焦化<script>" in page.locator("#card-title").inner_text()
+    assert page.locator("#card-title").inner_text() == "Taiyuan Coking & Co"
+    assert page.locator("#card-subtitle").inner_text() == "太原焦化<script>"
     finding = card.locator(".timeline .finding").first.inner_text()
     assert '<img src=x onerror="window.__xss=1">' in finding
     assert card.locator("img, script").count() == 0
@@ -211,7 +213,7 @@ def test_search_finds_plant_by_pinyin(desktop) -> None:
     assert "首钢京唐钢铁" in result.inner_text()
     result.click()
     page.wait_for_selector(CARD_READY, timeout=10_000)
-    assert page.locator("#card-title").inner_text() == "首钢京唐钢铁"
+    assert page.locator("#card-title").inner_text() == "Shougang Jingtang Iron and Steel"
     _wait_beside_card(page, *SHOUGANG_AT)
     assert page.evaluate("window.lantian.map.getZoom()") >= 10
     page.keyboard.press("Escape")

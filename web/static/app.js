@@ -1,13 +1,23 @@
-// lantian web map: PM2.5 quarterly raster, boundaries and plants (with their violation and output
-// facts per quarter) from PMTiles archives, a facility card per plant, search and filters.
+// lantian web map: a basemap (land, lines, place names), the PM2.5 quarterly raster, monitoring
+// stations and plants (with their violation and output facts per quarter) from PMTiles archives,
+// a facility card per plant, search and filters; in Chinese or English.
 /* global maplibregl, pmtiles */
-import { cardSections, chooserList } from "./card.js";
+import { SEA, addBasemapFills, addBasemapLabels, addBasemapLines, setLabelLanguage, showBasemap } from "./basemap.js";
+import { cardSections, chooserList, otherName, plantName } from "./card.js";
 import { PINNED_RELEASE, el, escapeHtml, getJson, pinned } from "./dom.js";
-import { CLUSTERS, POINT_LAYERS, addPlantLayers, clustersInView, drawPlantLegend, markSelected, stylePlants } from "./markers.js";
+import { chooseLang, formatNumber, formatPeriod, has, lang, plural, setLang, t, translatePage } from "./i18n.js";
+import {
+  CLUSTERS, POINT_LAYERS, addPlantLabels, addPlantLayers, clustersInView, drawPlantLegend, markSelected,
+  setPlantLabelLanguage, stylePlants,
+} from "./markers.js";
 import { wirePanel } from "./panel.js";
 import { wireShare } from "./share.js";
+import {
+  SPARSE, STATION_LAYERS, addSparseLayer, addStationLayers, setVisible, stationLegend, stationPopup, styleStations,
+} from "./stations.js";
 
 const PM25_LAYER = "pm25-raster";
+const PM25_SLOT = "pm25-slot"; // an empty layer: the raster is drawn just under it
 const PLANT_ZOOM = 10;
 const CLICK_SLOP = 6; // px around a click that still hits a marker
 
@@ -20,8 +30,11 @@ const state = {
   plant: null,
   card: null,
   panel: null,
+  classes: null, // the PM2.5 scale's classes, shared by the raster's legend and the stations
+  note: null, // what the release note says: {latest} once known
+  credits: null, // the attribution control, replaced when the language changes
 };
-const cardView = { request: null, returnFocus: null };
+const cardView = { request: null, returnFocus: null, chooser: null, popup: null, station: null };
 const byId = (id) => document.getElementById(id);
 const phone = window.matchMedia("(max-width: 600px)");
 
@@ -79,27 +92,36 @@ function currentView(map) {
     plant: state.plant,
     choice: { ...state.panel.choice },
     colormap: state.colormap,
+    lang: lang(),
   };
 }
 
-async function showReleaseNote() {
+function renderReleaseNote() {
   const note = byId("release-note");
-  byId("downloads-link").href = pinned("/downloads");
   if (!PINNED_RELEASE) return;
   note.hidden = false;
-  note.replaceChildren(el("span", { text: `Viewing release ${state.release.id}.` }));
+  const id = state.release.id;
+  const latest = state.note && state.note.latest;
+  note.classList.toggle("pinned-old", Boolean(latest && latest !== id));
+  if (!latest) note.replaceChildren(el("span", { text: t("web.release_viewing", { id }) }));
+  else if (latest === id) note.replaceChildren(el("span", { text: t("web.release_current", { id }) }));
+  else {
+    note.replaceChildren(
+      el("span", { text: t("web.release_newer", { id, latest }) }),
+      " ",
+      el("a", { href: `/${location.hash}`, text: t("web.release_open_current") }),
+    );
+  }
+}
+
+async function showReleaseNote() {
+  byId("downloads-link").href = pinned("/downloads");
+  if (!PINNED_RELEASE) return;
+  renderReleaseNote();
   try {
     const response = await fetch("/healthz");
-    const latest = (await response.json()).release;
-    if (latest === state.release.id) {
-      note.append(" It is the current release.");
-      return;
-    }
-    note.classList.add("pinned-old");
-    note.replaceChildren(
-      el("span", { text: `Viewing release ${state.release.id} (newer available: ${latest}). ` }),
-      el("a", { href: `/${location.hash}`, text: "Open the current release" }),
-    );
+    state.note = { latest: (await response.json()).release };
+    renderReleaseNote();
   } catch (error) {
     // the note without the comparison
   }
@@ -114,59 +136,90 @@ function rasterUrl() {
   return layer && layer.pmtiles[state.quarter];
 }
 
-function setRaster(map) {
-  if (map.getLayer(PM25_LAYER)) map.removeLayer(PM25_LAYER);
-  if (map.getSource("pm25")) map.removeSource("pm25");
+function showGridNote() {
   const url = rasterUrl();
   const note = byId("grid-note");
   note.hidden = Boolean(url);
-  note.textContent = url ? "" : `No PM2.5 grid for ${state.quarter}`;
+  note.textContent = url ? "" : t("legend.no_grid", { quarter: formatPeriod(state.quarter) });
   byId("legend").classList.toggle("no-grid", !url);
+}
+
+function setRaster(map) {
+  if (map.getLayer(PM25_LAYER)) map.removeLayer(PM25_LAYER);
+  if (map.getSource("pm25")) map.removeSource("pm25");
+  showGridNote();
+  const url = rasterUrl();
   if (!url) return;
   const visible = byId("toggle-pm25").checked ? "visible" : "none";
   map.addSource("pm25", { type: "raster", url: `pmtiles://${url}`, tileSize: 256 });
-  const before = map.getLayer("provinces-line") ? "provinces-line" : undefined;
   map.addLayer(
     {
       id: PM25_LAYER,
       type: "raster",
       source: "pm25",
-      paint: { "raster-opacity": 0.75, "raster-resampling": "nearest" },
+      paint: { "raster-opacity": 0.8, "raster-resampling": "nearest" },
       layout: { visibility: visible },
     },
-    before,
+    PM25_SLOT,
   );
 }
 
-async function drawLegend() {
+const scales = new Map(); // colormap name → its document (promise)
+
+/** `15–35: within the … limit` in the page's language: the range from the class's bounds, its
+ * meaning from the catalogue (keyed by the lower bound; none for other breakpoints). */
+function classLabel(cls) {
+  const range = cls.upper == null
+    ? `≥ ${formatNumber(cls.lower)}`
+    : `${formatNumber(cls.lower)}–${formatNumber(cls.upper)}`;
+  const key = `legend.pm25_class.${cls.lower}`;
+  return has(key) ? t("legend.class", { range, meaning: t(key) }) : range;
+}
+
+async function drawLegend(map) {
   const box = byId("legend-scale");
   const layer = layerInfo(state.colormap) || layerInfo("pm25");
   const name = (layer && layer.colormap) || state.colormap;
+  if (!scales.has(name)) scales.set(name, getJson(`/api/colormaps/${encodeURIComponent(name)}`));
   try {
-    const scale = await getJson(`/api/colormaps/${encodeURIComponent(name)}`);
-    box.replaceChildren(el("h2", { text: `${scale.title} (${scale.units || ""})` }));
+    const scale = await scales.get(name);
+    const title = t(state.colormap === "pm25-cb" ? "legend.pm25_cb" : "legend.pm25", { units: scale.units || "" });
+    box.replaceChildren(el("h2", { text: title }));
     for (const cls of scale.classes) {
       const swatch = el("span", { className: "swatch" });
       swatch.style.background = cls.color;
-      box.append(el("div", { className: "item", "data-class": String(cls.index) }, [swatch, el("span", { text: cls.label })]));
+      box.append(el("div", { className: "item", "data-class": String(cls.index) }, [swatch, el("span", { text: classLabel(cls) })]));
     }
+    state.classes = scale.classes;
+    styleStations(map, state.quarter, state.classes);
   } catch (error) {
-    box.replaceChildren(el("p", { text: "Legend unavailable." }));
+    scales.delete(name);
+    box.replaceChildren(el("p", { text: t("legend.unavailable") }));
   }
 }
 
-function addBoundaries(map) {
-  const boundaries = layerInfo("boundaries");
-  if (!boundaries) return;
-  map.addSource("boundaries", { type: "vector", url: `pmtiles://${boundaries.pmtiles.all}` });
-  map.addLayer({
-    id: "cities-line", type: "line", source: "boundaries", "source-layer": "cities",
-    paint: { "line-color": "#555", "line-width": 0.6, "line-dasharray": [2, 2] },
-  });
-  map.addLayer({
-    id: "provinces-line", type: "line", source: "boundaries", "source-layer": "provinces",
-    paint: { "line-color": "#333", "line-width": 1.3 },
-  });
+function drawStationLegend() {
+  const hasStations = Boolean(layerInfo("stations"));
+  const hasSparse = Boolean(layerInfo("sparse"));
+  const items = stationLegend(hasStations, hasSparse);
+  byId("station-legend").replaceChildren(...(items.length ? [el("h2", { text: t("legend.stations") }), ...items] : []));
+}
+
+/** Basemap fills, the raster's slot, the hatch, lines, stations, plants with their counts and
+ * names, then the place labels on top (placed first: where they collide, places win). */
+function addLayers(map) {
+  const basemap = layerInfo("boundaries");
+  addBasemapFills(map, basemap);
+  map.addLayer({ id: PM25_SLOT, type: "background", layout: { visibility: "none" } });
+  addSparseLayer(map, layerInfo("sparse"));
+  addBasemapLines(map, basemap);
+  addStationLayers(map, layerInfo("stations"));
+  addPlantLayers(map, layerInfo);
+  addPlantLabels(map, lang());
+  addBasemapLabels(map, basemap, lang());
+  for (const [id, layer] of [["toggle-stations", "stations"], ["toggle-sparse", "sparse"], ["toggle-boundaries", "boundaries"]]) {
+    byId(id).closest("label").hidden = !layerInfo(layer);
+  }
 }
 
 function restylePlants(map) {
@@ -194,18 +247,18 @@ function openCardShell(title) {
   byId("card-title").textContent = title;
   byId("card-subtitle").textContent = "";
   byId("card-link").hidden = true;
+  cardView.chooser = null;
   const body = byId("card-body");
   body.setAttribute("aria-busy", "true");
-  body.replaceChildren(el("p", { className: "muted", text: "Loading…" }));
+  body.replaceChildren(el("p", { className: "muted", text: t("card.loading") }));
   byId("card-title").focus();
 }
 
 function renderCard() {
   const { card } = state;
-  const who = card.identity;
-  const title = who.name_zh || who.name || card.id;
-  byId("card-title").textContent = title;
-  byId("card-subtitle").textContent = who.name_en && who.name_en !== title ? who.name_en : "";
+  const who = { ...card.identity, id: card.id };
+  byId("card-title").textContent = plantName(who);
+  byId("card-subtitle").textContent = otherName(who);
   const body = byId("card-body");
   body.replaceChildren(...cardSections(card, state.quarter, state.release.quarters));
   body.setAttribute("aria-busy", "false");
@@ -240,7 +293,7 @@ function showCard(map, card, fly) {
 
 function showCardError(id) {
   const body = byId("card-body");
-  body.replaceChildren(el("p", { className: "warn", text: `No record could be loaded for plant ${id}.` }));
+  body.replaceChildren(el("p", { className: "warn", text: t("card.load_error", { id }) }));
   body.setAttribute("aria-busy", "false");
 }
 
@@ -249,6 +302,7 @@ function cardUrl(id) {
 }
 
 async function openPlant(map, id, { fly = false, title = id } = {}) {
+  closePopup();
   if (cardView.request) cardView.request.abort();
   const request = new AbortController();
   cardView.request = request;
@@ -270,10 +324,16 @@ function showChooser(map, features) {
   state.card = null;
   markSelected(map, null);
   writeHash(map);
-  openCardShell(`${features.length} plants here`);
+  openCardShell(plural("card.chooser_title", features.length));
+  renderChooser(map, features);
+}
+
+function renderChooser(map, features) {
+  cardView.chooser = features;
+  byId("card-title").textContent = plural("card.chooser_title", features.length);
   const body = byId("card-body");
-  const open = (plant) => openPlant(map, plant.id, { title: plant.name || plant.id });
-  body.replaceChildren(el("p", { text: "Several plants are drawn at this spot. Choose one:" }), chooserList(features, open));
+  const open = (plant) => openPlant(map, plant.id, { title: plantName(plant) });
+  body.replaceChildren(el("p", { text: t("card.chooser_intro") }), chooserList(features, open));
   body.setAttribute("aria-busy", "false");
 }
 
@@ -281,6 +341,7 @@ function closeCard(map) {
   if (cardView.request) cardView.request.abort();
   state.plant = null;
   state.card = null;
+  cardView.chooser = null;
   byId("card").hidden = true;
   markSelected(map, null);
   writeHash(map);
@@ -291,15 +352,47 @@ function closeCard(map) {
 async function showPermalink() {
   const field = byId("link-field");
   const status = byId("link-status");
-  field.value = `${location.origin}${location.pathname}${location.search}${location.hash}`;
+  const url = new URL(location.href);
+  url.searchParams.set("lang", lang());
+  field.value = url.href;
   field.hidden = false;
   field.select();
   try {
     await navigator.clipboard.writeText(field.value);
-    status.textContent = "Link copied.";
+    status.textContent = t("card.link_copied");
   } catch (error) {
-    status.textContent = "Copy the link above.";
+    status.textContent = t("card.link_copy_manual");
   }
+}
+
+// ---- stations ---------------------------------------------------------------------------------
+
+function closePopup() {
+  if (cardView.popup) cardView.popup.remove();
+}
+
+function renderPopup() {
+  const { popup, station } = cardView;
+  popup.setDOMContent(stationPopup(station, state.quarter));
+  const close = popup.getElement() && popup.getElement().querySelector(".maplibregl-popup-close-button");
+  if (close) close.setAttribute("aria-label", t("web.popup_close"));
+}
+
+function openStation(map, feature) {
+  closePopup();
+  const popup = new maplibregl.Popup({ maxWidth: "300px", focusAfterOpen: false });
+  cardView.popup = popup;
+  cardView.station = { properties: { ...feature.properties }, geometry: feature.geometry };
+  popup.setLngLat(feature.geometry.coordinates).addTo(map);
+  renderPopup();
+  popup.on("close", () => {
+    if (cardView.popup === popup) cardView.popup = null;
+  });
+}
+
+function stationsAt(map, box) {
+  const layers = STATION_LAYERS.filter((id) => map.getLayer(id));
+  return layers.length ? map.queryRenderedFeatures(box, { layers }) : [];
 }
 
 // ---- controls -----------------------------------------------------------------------------
@@ -323,36 +416,123 @@ function onMapClick(map, event) {
     showChooser(map, plants);
   } else if (map.getLayer(CLUSTERS) && map.queryRenderedFeatures(box, { layers: [CLUSTERS] }).length) {
     map.easeTo({ center: event.lngLat, zoom: map.getZoom() + 2 });
+  } else {
+    const stations = stationsAt(map, box);
+    if (stations.length) openStation(map, stations[0]);
   }
+}
+
+function quarterTexts() {
+  const quarter = formatPeriod(state.quarter);
+  byId("quarter-label").textContent = quarter;
+  byId("quarter").setAttribute("aria-valuetext", quarter);
+  byId("f-violations-label").textContent = t("web.filter_violations", { quarter });
+  byId("f-output-up-label").textContent = t("web.filter_output_up", { quarter });
 }
 
 function setQuarter(map, quarter) {
   state.quarter = quarter;
   byId("quarter").value = String(state.timeline.indexOf(quarter));
-  byId("quarter-label").textContent = quarter;
-  for (const span of document.querySelectorAll(".q-label")) span.textContent = quarter;
+  quarterTexts();
   setRaster(map);
   restylePlants(map);
+  styleStations(map, quarter, state.classes);
   drawPlantLegend(byId("plant-legend"), quarter);
   state.panel.refreshCount();
   if (state.card) renderCard();
+  if (cardView.popup) renderPopup();
   writeHash(map);
+}
+
+// ---- language ---------------------------------------------------------------------------------
+
+/** The texts MapLibre wrote into its controls, in the page's language. */
+function relabelControls(map) {
+  const labels = {
+    ".maplibregl-ctrl-zoom-in": "web.zoom_in",
+    ".maplibregl-ctrl-zoom-out": "web.zoom_out",
+    ".maplibregl-ctrl-attrib-button": "web.attribution_toggle",
+  };
+  for (const [selector, key] of Object.entries(labels)) {
+    for (const node of map.getContainer().querySelectorAll(selector)) {
+      node.setAttribute("title", t(key));
+      node.setAttribute("aria-label", t(key));
+    }
+  }
+  map.getCanvas().setAttribute("aria-label", t("web.map_label"));
+}
+
+/** The release's title in the page's language (the other when it has none). */
+function showTitle() {
+  const { title, title_zh: titleZh } = state.release;
+  byId("title").textContent = (lang() === "zh" ? titleZh || title : title || titleZh) || "lantian";
+}
+
+/** The sources' credits in the page's language. On a phone they fold into an (i) button after
+ * the first drag; shown until then. */
+function showCredits(map) {
+  if (state.credits) map.removeControl(state.credits);
+  const credits = state.release.sources.map((s) =>
+    escapeHtml((lang() === "zh" && s.attribution_zh) || s.attribution || s.title));
+  const compact = window.matchMedia("(max-width: 640px)").matches;
+  state.credits = new maplibregl.AttributionControl({ compact, customAttribution: credits });
+  map.addControl(state.credits);
+}
+
+/** Every text of the page and the map in the (new) page language; the view stays. */
+function relabel(map) {
+  translatePage();
+  showTitle();
+  showCredits(map);
+  renderReleaseNote();
+  quarterTexts();
+  showGridNote();
+  drawLegend(map);
+  drawStationLegend();
+  drawPlantLegend(byId("plant-legend"), state.quarter);
+  state.panel.relabel();
+  updateClusterHint(map);
+  if (state.card) renderCard();
+  else if (cardView.chooser) renderChooser(map, cardView.chooser);
+  if (cardView.popup) renderPopup();
+  byId("link-status").textContent = "";
+  setLabelLanguage(map, lang());
+  setPlantLabelLanguage(map, lang());
+  relabelControls(map);
+}
+
+async function switchLang(map, next) {
+  await setLang(next, fetchCatalogue);
+  const url = new URL(location.href);
+  url.searchParams.set("lang", next);
+  history.replaceState(null, "", url.href);
+  relabel(map);
+}
+
+async function fetchCatalogue(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.json();
 }
 
 function wireLayerToggles(map) {
   byId("toggle-cb").addEventListener("change", (event) => {
     state.colormap = event.target.checked ? "pm25-cb" : "pm25";
     setRaster(map);
-    drawLegend();
+    drawLegend(map);
     writeHash(map);
   });
-  const toggles = { "toggle-pm25": [PM25_LAYER], "toggle-boundaries": ["cities-line", "provinces-line"] };
-  for (const [id, layers] of Object.entries(toggles)) {
-    byId(id).addEventListener("change", (event) => {
-      for (const layer of layers) {
-        if (map.getLayer(layer)) map.setLayoutProperty(layer, "visibility", event.target.checked ? "visible" : "none");
-      }
-    });
+  const toggles = {
+    "toggle-pm25": (on) => setVisible(map, [PM25_LAYER], on),
+    "toggle-boundaries": (on) => showBasemap(map, on),
+    "toggle-stations": (on) => {
+      setVisible(map, STATION_LAYERS, on);
+      if (!on) closePopup();
+    },
+    "toggle-sparse": (on) => setVisible(map, [SPARSE], on),
+  };
+  for (const [id, show] of Object.entries(toggles)) {
+    byId(id).addEventListener("change", (event) => show(event.target.checked));
   }
   byId("toggle-enterprises").addEventListener("change", (event) => {
     state.showPlants = event.target.checked;
@@ -365,7 +545,8 @@ function wireCard(map) {
   byId("link-button").addEventListener("click", showPermalink);
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape" || document.querySelector("dialog[open]")) return;
-    if (!byId("card").hidden) closeCard(map);
+    if (cardView.popup) closePopup();
+    else if (!byId("card").hidden) closeCard(map);
     else if (byId("panel").classList.contains("open")) setPanelOpen(false);
   });
   window.addEventListener("hashchange", () => {
@@ -385,9 +566,11 @@ function wireControls(map) {
   wireCard(map);
   map.on("click", (event) => onMapClick(map, event));
   map.on("mousemove", (event) => {
-    const hit = plantsAt(map, event.point).plants.length > 0;
+    const { box, plants } = plantsAt(map, event.point);
+    const hit = plants.length > 0 || stationsAt(map, box).length > 0;
     map.getCanvas().style.cursor = hit ? "pointer" : "";
   });
+  byId("lang-toggle").addEventListener("click", () => switchLang(map, lang() === "zh" ? "en" : "zh"));
   map.on("moveend", () => writeHash(map));
   map.on("idle", () => updateClusterHint(map));
 }
@@ -409,7 +592,7 @@ function wireSearchAndFilters(map) {
 function mapOptions(hash, card) {
   const options = {
     container: "map",
-    style: { version: 8, sources: {}, layers: [{ id: "background", type: "background", paint: { "background-color": "#dfe6ea" } }] },
+    style: { version: 8, sources: {}, layers: [{ id: "background", type: "background", paint: { "background-color": SEA } }] },
     attributionControl: false,
     maxZoom: 14,
   };
@@ -421,18 +604,40 @@ function mapOptions(hash, card) {
     Object.assign(options, { center: [hash.lon, hash.lat], zoom: hash.zoom });
   } else {
     options.bounds = [[west, south], [east, north]];
+    // on a desktop the panel covers the map's left edge: fit the data beside it
+    if (!phone.matches) options.fitBoundsOptions = { padding: { top: 20, bottom: 20, left: 300, right: 20 } };
   }
   return options;
 }
 
+// A transparent 1×1 PNG: what a raster tile outside the data is drawn as.
+const EMPTY_PNG = Uint8Array.from(
+  atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNgYGBgAAAABQABeqhXUAAAAABJRU5ErkJggg=="),
+  (c) => c.charCodeAt(0),
+);
+
+/** The pmtiles protocol; a raster tile the archive lacks (PM2.5 outside the data) comes back as
+ * an empty image, not as null, which MapLibre 5 would leave "loading" for ever (the map would
+ * never be idle). */
+function pmtilesProtocol() {
+  const protocol = new pmtiles.Protocol();
+  return async (params, abort) => {
+    const response = await protocol.tile(params, abort);
+    return response.data === null ? { ...response, data: EMPTY_PNG } : response;
+  };
+}
+
 async function main() {
   const hash = readHash();
-  const [release, card] = await Promise.allSettled([
+  const [release, card, messages] = await Promise.allSettled([
     getJson("/api/release"),
     hash.plant ? getJson(cardUrl(hash.plant)) : Promise.resolve(null),
+    setLang(chooseLang(), fetchCatalogue),
   ]);
+  if (messages.status === "rejected") throw messages.reason;
+  translatePage();
   if (release.status === "rejected") {
-    if (PINNED_RELEASE) throw new Error(`release ${PINNED_RELEASE} is not available on this server`);
+    if (PINNED_RELEASE) throw new Error(t("web.release_unavailable", { id: PINNED_RELEASE }));
     throw release.reason;
   }
   state.release = release.value;
@@ -440,7 +645,7 @@ async function main() {
   const { quarters, timeline } = state.release;
   state.timeline = timeline && timeline.length ? timeline : quarters;
   state.quarter = state.timeline.includes(hash.quarter) ? hash.quarter : quarters[0] || state.timeline.at(-1);
-  byId("title").textContent = state.release.title || "lantian";
+  showTitle();
   byId("banner").hidden = !state.release.synthetic;
   if (hash.cb) {
     state.colormap = "pm25-cb";
@@ -448,24 +653,21 @@ async function main() {
   }
   showReleaseNote();
 
-  const protocol = new pmtiles.Protocol();
-  maplibregl.addProtocol("pmtiles", protocol.tile);
+  maplibregl.addProtocol("pmtiles", pmtilesProtocol());
   const map = new maplibregl.Map(mapOptions(hash, firstCard));
-  const credits = state.release.sources.map((s) => escapeHtml(s.attribution || s.title));
-  // On a phone the credits fold into an (i) button after the first drag; shown until then.
-  const compact = window.matchMedia("(max-width: 640px)").matches;
-  map.addControl(new maplibregl.AttributionControl({ compact, customAttribution: credits }));
+  showCredits(map);
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "bottom-right");
-  window.lantian = { map, state, view: () => currentView(map) };
+  relabelControls(map);
+  window.lantian = { map, state, view: () => currentView(map), lang, setLang: (next) => switchLang(map, next) };
 
   map.on("load", () => {
-    addBoundaries(map);
-    addPlantLayers(map, layerInfo);
+    addLayers(map);
     wireSearchAndFilters(map);
     wireControls(map);
     wireShare({ getView: () => currentView(map) });
     setQuarter(map, state.quarter);
-    drawLegend();
+    drawLegend(map);
+    drawStationLegend();
     if (hash.filtered) state.panel.setChoice(hash.choice);
     if (!hash.plant) return;
     state.plant = hash.plant;
@@ -480,5 +682,6 @@ main().catch((error) => {
   console.error(error);
   const banner = byId("banner");
   banner.hidden = false;
-  banner.textContent = `The map could not be loaded: ${error.message}`;
+  const message = error.message || String(error);
+  banner.textContent = has("web.load_error") ? t("web.load_error", { message }) : `The map could not be loaded: ${message}`;
 });

@@ -1,20 +1,14 @@
-// The facility card: DOM built from /api/enterprises/{id}/card with textContent only.
-import { counted, el, sourceNode, svg } from "./dom.js";
+// The facility card: DOM built from /api/enterprises/{id}/card with textContent only, in the
+// page's language (data values with a catalogue entry, e.g. industries, are translated too).
+import { el, sourceNode, svg } from "./dom.js";
+import { formatDate, formatNumber, formatPct, formatPeriod, placeName, plural, provinceName, t, tValue } from "./i18n.js";
 
-const GEOCODERS = {
-  source_coordinates: "coordinates given in the source data",
-  gazetteer: "place-name gazetteer (administrative centre)",
-};
 const MIN_SCALE_PCT = 20; // bars are drawn on at least a ±20 % scale, so +3 % looks small
-const MONTH = new Intl.DateTimeFormat("en", { month: "long", year: "numeric", timeZone: "UTC" });
 
 function shown(value) {
   return value == null || value === "" ? "—" : String(value);
 }
 
-export function pct(value) {
-  return `${value > 0 ? "+" : value < 0 ? "−" : "±"}${Math.abs(value).toFixed(1)} %`;
-}
 
 function list(rows) {
   return el("dl", {}, rows.flatMap(([label, value]) => [el("dt", { text: label }), el("dd", { text: shown(value) })]));
@@ -25,18 +19,18 @@ function section(title, children, className = "") {
 }
 
 function citation(source, url) {
-  return el("p", { className: "meta" }, ["Source: ", sourceNode(source, url)]);
+  return el("p", { className: "meta" }, [t("card.source"), sourceNode(source, url)]);
 }
 
 function identitySection(card) {
   const who = card.identity;
-  const capacity = who.capacity == null ? null : `${who.capacity} ${who.capacity_unit || ""}`.trim();
-  return section("Plant", [
+  const capacity = who.capacity == null ? null : `${formatNumber(who.capacity, who.capacity % 1 ? 1 : 0)} ${tValue("unit", who.capacity_unit)}`.trim();
+  return section(t("card.plant"), [
     list([
-      ["Industry", who.industry && who.industry.replace("_", " ")],
-      ["Capacity", capacity],
-      ["Owner", who.owner],
-      ["ID", card.id],
+      [t("card.industry"), tValue("industry", who.industry)],
+      [t("card.capacity"), capacity],
+      [t("card.owner"), who.owner],
+      [t("card.id"), card.id],
     ]),
     citation(who.data_source),
   ]);
@@ -44,68 +38,83 @@ function identitySection(card) {
 
 function geocoder(source) {
   if (!source) return null;
-  if (source.startsWith("online:")) return `online geocoder (${source.slice("online:".length)})`;
-  return GEOCODERS[source] || source;
+  if (source.startsWith("online:")) return t("card.geocoder_online", { service: source.slice("online:".length) });
+  return tValue("card.geocoder", source);
 }
 
+/** `39.0000° N, 118.4500° E (WGS-84)` / `北纬 39.0000°，东经 118.4500°（WGS-84）`. */
 function coordinates({ lon, lat }) {
-  return `${Math.abs(lat).toFixed(4)}° ${lat < 0 ? "S" : "N"}, ${Math.abs(lon).toFixed(4)}° ${lon < 0 ? "W" : "E"} (WGS-84)`;
+  return t("card.coordinates", {
+    lat: Math.abs(lat).toFixed(4), lon: Math.abs(lon).toFixed(4),
+    ns: t(lat < 0 ? "card.south" : "card.north"), ew: t(lon < 0 ? "card.west" : "card.east"),
+  });
 }
 
 function locationSection(where) {
   const datum = where.source_datum && where.source_datum !== "WGS-84"
-    ? `${where.source_datum}, converted to WGS-84`
+    ? t("card.datum_converted", { datum: where.source_datum })
     : where.source_datum;
-  const warning = where.approximate && el("p", { className: "warn", text:
-    `Approximate location: placed at ${where.geocode_precision || "area"} level, not at the plant itself.` });
-  return section("Location", [
+  const level = tValue("card.precision", where.geocode_precision || "area");
+  const warning = where.approximate && el("p", { className: "warn", text: t("card.approximate", { level }) });
+  return section(t("card.location"), [
     warning,
     list([
-      ["Place", [where.province, where.city, where.county].filter(Boolean).join(" / ")],
-      ["Coordinates", coordinates(where)],
-      ["Geocoded from", geocoder(where.geocode_source)],
-      ["Precision", where.geocode_precision],
-      ["Accuracy", where.coordinate_accuracy],
-      ["Source datum", datum],
+      [t("card.place"), [provinceName(where.province), where.city, where.county].filter(Boolean).join(" / ")],
+      [t("card.coordinates_label"), coordinates(where)],
+      [t("card.geocoded_from"), geocoder(where.geocode_source)],
+      [t("card.precision_label"), tValue("card.precision", where.geocode_precision)],
+      [t("card.accuracy_label"), tValue("card.accuracy", where.coordinate_accuracy)],
+      [t("card.datum"), datum],
     ]),
   ]);
 }
 
 function outputSummary(row) {
-  const basis = row.output_basis ? ` (${row.output_basis})` : "";
-  if (row.output_change_pct != null) return `Output ${pct(row.output_change_pct)}${basis}`;
-  if (row.output_direction) return `Output ${row.output_direction}${basis}`;
-  return "Output change not known";
+  const basis = row.output_basis ? t("card.basis", { basis: row.output_basis }) : "";
+  if (row.output_change_pct != null) return t("card.output_change", { change: formatPct(row.output_change_pct), basis });
+  if (row.output_direction) {
+    return t("card.output_change", { change: tValue("card.direction", row.output_direction), basis });
+  }
+  return t("card.output_unknown");
 }
 
 function quarterSection(card, quarter) {
+  const title = t("card.in_quarter", { quarter: formatPeriod(quarter) });
   const row = card.quarters.find((r) => r.quarter === quarter);
-  if (!row) return section(`In ${quarter}`, [el("p", { text: "No facts for this quarter." })], "facts");
-  return section(`In ${quarter}`, [
-    row.cited_and_output_up && el("p", { className: "badge flag", text: "Cited and output up" }),
-    el("p", { text: `${counted(row.violations, "violation record")} dated in ${quarter}, ${row.violations_12m} in the 12 months to its end` }),
+  if (!row) return section(title, [el("p", { text: t("card.no_facts") })], "facts");
+  const facts = plural("card.violations_dated", row.violations, {
+    quarter: formatPeriod(quarter), n12: formatNumber(row.violations_12m),
+  });
+  return section(title, [
+    row.cited_and_output_up && el("p", { className: "badge flag", text: t("legend.flag") }),
+    el("p", { text: facts }),
     el("p", { text: outputSummary(row) }),
   ], "facts");
 }
 
 function dateNode(record) {
   const monthOnly = record.date_precision === "month" || /^\d{4}-\d{2}$/.test(record.date);
-  const text = monthOnly ? MONTH.format(new Date(`${record.date.slice(0, 7)}-01T00:00:00Z`)) : record.date;
+  const text = monthOnly ? formatPeriod(String(record.date).slice(0, 7)) : formatDate(record.date);
   return el("time", { datetime: record.date, text });
 }
 
 function matchNote(record) {
   if (record.match_status !== "matched") return null;
-  const score = typeof record.match_score === "number" ? `, score ${record.match_score.toFixed(2)}` : "";
-  return el("p", { className: "meta", text: `Attached to this plant by name matching${score}` });
+  const text = typeof record.match_score === "number"
+    ? t("card.matched_score", { score: formatNumber(record.match_score, 2) })
+    : t("card.matched");
+  return el("p", { className: "meta", text });
 }
 
 function violationItem(record) {
-  const details = [record.category && `Category: ${record.category}`, record.penalty && `Penalty: ${record.penalty}`];
+  const details = [
+    record.category && t("card.category", { category: record.category }),
+    record.penalty && t("card.penalty", { penalty: record.penalty }),
+  ];
   return el("li", {}, [
     el("div", { className: "when" }, [
       dateNode(record),
-      record.kind === "computed_exceedance" && el("span", { className: "badge cems", text: "computed from CEMS" }),
+      record.kind === "computed_exceedance" && el("span", { className: "badge cems", text: t("card.cems") }),
     ]),
     record.authority && el("p", { className: "authority", text: record.authority }),
     el("p", { className: "finding", text: record.finding }),
@@ -119,12 +128,14 @@ function violationsSection(records) {
   const newest = [...records].sort((a, b) => String(b.date).localeCompare(String(a.date)));
   const body = newest.length
     ? el("ol", { className: "timeline" }, newest.map(violationItem))
-    : el("p", { text: "No violation records." });
-  return section(`Violations (${records.length})`, [body], "violations");
+    : el("p", { text: t("card.no_violations") });
+  return section(t("card.violations", { n: formatNumber(records.length) }), [body], "violations");
 }
 
 function periodText(record) {
-  return record.compared_with ? `${record.period} vs ${record.compared_with}` : String(record.period);
+  return record.compared_with
+    ? t("card.period_vs", { period: record.period, compared: record.compared_with })
+    : String(record.period);
 }
 
 function outputChart(records) {
@@ -140,16 +151,16 @@ function outputChart(records) {
   const height = numeric.length * rowHeight;
   const chart = svg("svg", {
     className: "bars", viewBox: `0 0 ${width} ${height}`, role: "img",
-    "aria-label": `Output change, one bar per record: ${numeric.map((r) => `${periodText(r)} ${pct(r.change_pct)}`).join("; ")}`,
+    "aria-label": t("card.chart_label", { bars: numeric.map((r) => `${periodText(r)} ${formatPct(r.change_pct)}`).join("; ") }),
   });
   numeric.forEach((record, i) => {
     const y = i * rowHeight;
     const length = Math.max((Math.abs(record.change_pct) / largest) * span, 1);
     chart.append(svg("g", { className: `bar ${record.change_pct >= 0 ? "up" : "down"}` }, [
-      svg("title", { text: `${periodText(record)}: ${pct(record.change_pct)} (${record.source || "source not given"})` }),
+      svg("title", { text: `${periodText(record)}: ${formatPct(record.change_pct)} (${record.source || t("card.source_unknown")})` }),
       svg("text", { x: 0, y: y + 11, className: "label", text: periodText(record) }),
       svg("rect", { x: record.change_pct >= 0 ? zero : zero - length, y: y + 15, width: length, height: 12, rx: 2 }),
-      svg("text", { x: width, y: y + 25, "text-anchor": "end", className: "value", text: pct(record.change_pct) }),
+      svg("text", { x: width, y: y + 25, "text-anchor": "end", className: "value", text: formatPct(record.change_pct) }),
     ]));
   });
   chart.append(svg("line", { className: "axis", x1: zero, x2: zero, y1: 13, y2: height }));
@@ -158,10 +169,10 @@ function outputChart(records) {
 
 function outputItem(record) {
   const facts = [
-    record.change_pct != null && pct(record.change_pct),
-    record.value != null && `${record.value} ${record.unit || ""}`.trim(),
+    record.change_pct != null && formatPct(record.change_pct),
+    record.value != null && `${formatNumber(record.value, record.value % 1 ? 1 : 0)} ${tValue("unit", record.unit)}`.trim(),
     record.note,
-    record.change_pct == null && !record.note && record.direction,
+    record.change_pct == null && !record.note && tValue("card.direction", record.direction),
   ].filter(Boolean);
   const what = [record.subject, record.product, periodText(record)].filter(Boolean).join(", ");
   return el("li", {}, [
@@ -179,32 +190,33 @@ function outputSection(title, records, empty) {
 }
 
 function pm25Cell(value, quarter, gridQuarters) {
-  if (value != null) return value.toFixed(1);
-  return gridQuarters.includes(quarter) ? "no data" : "no grid";
+  if (value != null) return formatNumber(value, 1);
+  return gridQuarters.includes(quarter) ? t("card.no_data") : t("card.no_grid");
 }
 
 function pm25Section(rows, quarter, gridQuarters) {
-  const head = el("tr", {}, ["Quarter", "5 km", "10 km", "Source"].map((t) => el("th", { scope: "col", text: t })));
+  const titles = [t("web.quarter"), t("card.within_5km"), t("card.within_10km"), t("card.source_col")];
+  const head = el("tr", {}, titles.map((text) => el("th", { scope: "col", text })));
   const body = rows.map((row) => el("tr", {
     className: row.quarter === quarter ? "current" : null,
     "aria-current": row.quarter === quarter ? "true" : null,
   }, [
-    el("th", { scope: "row", text: row.quarter }),
+    el("th", { scope: "row", text: formatPeriod(row.quarter) }),
     el("td", { text: pm25Cell(row.pm25_5km, row.quarter, gridQuarters) }),
     el("td", { text: pm25Cell(row.pm25_10km, row.quarter, gridQuarters) }),
     el("td", { text: gridQuarters.includes(row.quarter) ? shown(row.pm25_source) : "—" }),
   ]));
   const table = el("table", { className: "pm25" }, [
-    el("caption", { text: "Mean PM2.5 (µg/m³) of the grid cells within 5 km and 10 km" }),
+    el("caption", { text: t("card.pm25_caption") }),
     el("thead", {}, [head]),
     el("tbody", {}, body),
   ]);
-  return section("PM2.5 nearby", [table], "pm25-nearby");
+  return section(t("card.pm25_nearby"), [table], "pm25-nearby");
 }
 
 function sourcesSection(sources) {
   const items = sources.map((s) => el("li", {}, [sourceNode(s.attribution || s.id, s.url)]));
-  return section("Sources", [el("ul", { className: "records" }, items)]);
+  return section(t("card.sources"), [el("ul", { className: "records" }, items)]);
 }
 
 /** The card's sections for the selected quarter; `gridQuarters` are the quarters with a PM2.5 grid. */
@@ -215,12 +227,23 @@ export function cardSections(card, quarter, gridQuarters) {
     locationSection(card.location),
     quarterSection(card, quarter),
     violationsSection(card.violations),
-    outputSection("Output change", card.output, "No output records for this plant."),
-    outputSection(province ? `Output in ${province}` : "Regional output", card.regional_output,
-      "No regional output records."),
+    outputSection(t("card.output"), card.output, t("card.no_output")),
+    outputSection(province ? t("card.output_in", { province: provinceName(province) }) : t("card.regional_output"),
+      card.regional_output, t("card.no_regional_output")),
     pm25Section(card.quarters, quarter, gridQuarters),
     sourcesSection(card.sources),
   ];
+}
+
+/** A plant's name in the page's language (falling back to the other, then to its id). */
+export function plantName(p) {
+  return placeName(p.name_zh || (p.name !== p.name_en ? p.name : ""), p.name_en) || p.name || p.id;
+}
+
+/** The plant's name in the other language, when it differs. */
+export function otherName(p) {
+  const other = placeName(p.name_en, p.name_zh || p.name);
+  return other && other !== plantName(p) ? other : "";
 }
 
 /** A list of the plants under one click; `choose(properties)` opens one. */
@@ -228,8 +251,8 @@ export function chooserList(features, choose) {
   const items = features.map((f) => {
     const p = f.properties;
     const button = el("button", { type: "button", className: "choice" }, [
-      el("span", { className: "name", text: p.name_zh || p.name || p.id }),
-      el("span", { className: "meta", text: [p.name_en, p.industry && p.industry.replace("_", " ")].filter(Boolean).join(" · ") }),
+      el("span", { className: "name", text: plantName(p) }),
+      el("span", { className: "meta", text: [otherName(p), tValue("industry", p.industry)].filter(Boolean).join(" · ") }),
     ]);
     button.addEventListener("click", () => choose(p));
     return el("li", {}, [button]);

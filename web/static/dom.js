@@ -1,4 +1,5 @@
 // Small DOM and fetch helpers. Text from data only ever goes through textContent or attributes.
+import { t } from "./i18n.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -61,14 +62,9 @@ export function externalLink(url, text) {
 /** A citation: a link when a URL is known (labelled with the source text or the host), else the text. */
 export function sourceNode(source, url) {
   const link = isHttpUrl(url) ? url : isHttpUrl(source) ? source : null;
-  if (!link) return el("span", { className: "src", text: source || "source not given" });
+  if (!link) return el("span", { className: "src", text: source || t("card.source_unknown") });
   const label = source && source !== link ? source : new URL(link).host;
   return el("span", { className: "src" }, [externalLink(link, label)]);
-}
-
-/** "1 plant", "2 plants": `n` and the noun, plural with a trailing s. */
-export function counted(n, noun) {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 /** `fn` delayed until `ms` have passed without another call. */

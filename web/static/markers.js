@@ -1,6 +1,8 @@
 // Plant markers: the clustered `enterprises` layer, the `cited` layer above it, their styles per
 // quarter (from the tile properties v12_Q, up_Q, flag_Q, approx) and the user's filters.
+import { FONT, FONT_BOLD, firstOf } from "./basemap.js";
 import { el } from "./dom.js";
+import { formatPeriod, t, tValue } from "./i18n.js";
 
 export const INDUSTRY_COLOURS = {
   steel: "#0072b2",
@@ -13,10 +15,13 @@ const FLAG = "#5c0010";
 const UP = "#ff8c00";
 
 export const CLUSTERS = "enterprise-clusters";
+const CLUSTER_COUNT = "enterprise-cluster-count";
+const NAME_ZOOM = 11; // plant names from this zoom
 const SELECTED = "selected-plant";
 // Drawn bottom to top: the cited layer (never clustered) sits above the plain enterprises.
 const SOURCES = ["enterprises", "cited"];
 export const POINT_LAYERS = SOURCES.flatMap((source) => [`${source}-halo`, source]);
+const LABEL_LAYERS = SOURCES.map((source) => `${source}-label`);
 
 const NOT_CLUSTER = ["!", ["has", "point_count"]];
 const INDUSTRY = ["match", ["get", "industry"], ...Object.entries(INDUSTRY_COLOURS).flat(), OTHER_COLOUR];
@@ -124,6 +129,48 @@ export function addPlantLayers(map, layerInfo) {
   });
 }
 
+/** Cluster counts (always drawn) and plant names (from zoom 11, where there is room). */
+export function addPlantLabels(map, lang) {
+  if (map.getLayer(CLUSTERS)) {
+    map.addLayer({
+      id: CLUSTER_COUNT, type: "symbol", source: "enterprises", "source-layer": map.getLayer(CLUSTERS).sourceLayer,
+      filter: ["has", "point_count"],
+      layout: {
+        "text-field": ["number-format", ["get", "point_count"], { locale: "en-US" }],
+        "text-font": FONT_BOLD,
+        "text-size": 11,
+        "text-allow-overlap": true,
+        "text-ignore-placement": true,
+      },
+      paint: { "text-color": "#fff" },
+    });
+  }
+  for (const source of SOURCES) {
+    if (!map.getLayer(source)) continue;
+    map.addLayer({
+      id: `${source}-label`, type: "symbol", source, "source-layer": map.getLayer(source).sourceLayer,
+      minzoom: NAME_ZOOM, filter: NOT_CLUSTER,
+      layout: {
+        "text-field": "",
+        "text-font": FONT,
+        "text-size": 11,
+        "text-anchor": "top",
+        "text-offset": [0, 0.9],
+        "text-max-width": 10,
+        "text-optional": true,
+      },
+      paint: { "text-color": "#1f2a44", "text-halo-color": "rgba(255, 255, 255, 0.95)", "text-halo-width": 1.5 },
+    });
+  }
+  setPlantLabelLanguage(map, lang);
+}
+
+/** Plant names in `lang`, falling back to the other language. */
+export function setPlantLabelLanguage(map, lang) {
+  const field = firstOf(lang === "zh" ? ["name_zh", "name", "name_en"] : ["name_en", "name_zh", "name"]);
+  for (const id of LABEL_LAYERS) if (map.getLayer(id)) map.setLayoutProperty(id, "text-field", field);
+}
+
 /** Style, filter and show the plant layers for quarter q and the user's choice. */
 export function stylePlants(map, { quarter, choice, visible }) {
   const conditions = choiceConditions(quarter, choice);
@@ -135,8 +182,13 @@ export function stylePlants(map, { quarter, choice, visible }) {
     map.setFilter(layer, ["all", ...baseConditions(map, layer, quarter), ...conditions]);
     map.setLayoutProperty(layer, "visibility", visible ? "visible" : "none");
   }
-  if (map.getLayer(CLUSTERS)) {
-    map.setLayoutProperty(CLUSTERS, "visibility", visible && !filtering ? "visible" : "none");
+  for (const layer of LABEL_LAYERS) {
+    if (!map.getLayer(layer)) continue;
+    map.setFilter(layer, ["all", ...baseConditions(map, layer, quarter), ...conditions]);
+    map.setLayoutProperty(layer, "visibility", visible ? "visible" : "none");
+  }
+  for (const layer of [CLUSTERS, CLUSTER_COUNT]) {
+    if (map.getLayer(layer)) map.setLayoutProperty(layer, "visibility", visible && !filtering ? "visible" : "none");
   }
   map.setLayoutProperty(SELECTED, "visibility", visible ? "visible" : "none");
 }
@@ -170,13 +222,13 @@ function item(node, text) {
 export function drawPlantLegend(box, q) {
   const industries = [...Object.entries(INDUSTRY_COLOURS), ["other", OTHER_COLOUR]];
   box.replaceChildren(
-    el("h2", { text: "Plants" }),
-    ...industries.map(([name, colour]) => item(swatch("", colour), name.replace("_", " "))),
-    el("h3", { text: `Facts for ${q}` }),
-    item(swatch("cited"), "Cited for violations in the 12 months to this quarter"),
-    item(swatch("up"), "Output up on a year before"),
-    item(swatch("flag"), "Cited and output up"),
-    item(swatch("approx"), "Approximate location (not a surveyed point)"),
-    item(swatch("cluster"), "Several plants: zoom in"),
+    el("h2", { text: t("legend.plants") }),
+    ...industries.map(([name, colour]) => item(swatch("", colour), tValue("industry", name))),
+    el("h3", { text: t("legend.facts", { quarter: formatPeriod(q) }) }),
+    item(swatch("cited"), t("legend.cited")),
+    item(swatch("up"), t("legend.up")),
+    item(swatch("flag"), t("legend.flag")),
+    item(swatch("approx"), t("legend.approx")),
+    item(swatch("cluster"), t("legend.cluster")),
   );
 }

@@ -1,5 +1,7 @@
 // The side panel's plant search and filters; both ask /api/enterprises.
-import { counted, debounce, el, getJson } from "./dom.js";
+import { otherName, plantName } from "./card.js";
+import { debounce, el, getJson } from "./dom.js";
+import { plural, provinceName, t, tValue } from "./i18n.js";
 
 const SEARCH_LIMIT = 10;
 
@@ -12,14 +14,24 @@ function choiceParams(quarter, choice) {
   return params;
 }
 
-function fillSelect(select, facet, label) {
-  const options = facet.map(({ value, count }) => el("option", { value, text: `${value.replace("_", " ")} (${count})` }));
+function fillSelect(select, facet, label, name) {
+  const chosen = select.value;
+  const options = facet.map(({ value, count }) => el("option", { value, text: t("web.facet", { name: name(value), n: count }) }));
   select.replaceChildren(el("option", { value: "", text: label }), ...options);
+  select.value = chosen;
 }
 
 function wireFilters(ui, { getQuarter, onFilter }) {
   const choice = { industry: "", province: "", hasViolations: false, outputUp: false };
   let pending = null;
+
+  let total = null;
+  function showCount() {
+    const active = Object.values(choice).some(Boolean);
+    ui.count.textContent = total == null ? "" : plural(active ? "web.count_matching" : "count.plants", total);
+    const n = Object.values(choice).filter(Boolean).length;
+    ui.active.textContent = n ? t("web.filters_active", { n }) : "";
+  }
 
   async function refreshCount() {
     if (!ui.filters.open) return;
@@ -27,10 +39,10 @@ function wireFilters(ui, { getQuarter, onFilter }) {
     pending = new AbortController();
     try {
       const data = await getJson(`/api/enterprises?${choiceParams(getQuarter(), choice)}`, { signal: pending.signal });
-      const active = Object.values(choice).some(Boolean);
-      ui.count.textContent = counted(data.total, active ? "matching plant" : "plant");
+      total = data.total;
+      showCount();
     } catch (error) {
-      if (error.name !== "AbortError") ui.count.textContent = "Count unavailable.";
+      if (error.name !== "AbortError") ui.count.textContent = t("web.count_unavailable");
     }
   }
 
@@ -39,23 +51,28 @@ function wireFilters(ui, { getQuarter, onFilter }) {
     choice.province = ui.province.value;
     choice.hasViolations = ui.violations.checked;
     choice.outputUp = ui.outputUp.checked;
-    const active = Object.values(choice).filter(Boolean).length;
-    ui.active.textContent = active ? `(${active} active)` : "";
+    showCount();
     onFilter(choice);
     refreshCount();
   }
 
   let facets = null;
+  let found = null;
+  function fillFacets() {
+    if (!found) return;
+    fillSelect(ui.industry, found.industry, t("web.all_industries"), (value) => tValue("industry", value));
+    fillSelect(ui.province, found.province, t("web.all_provinces"), provinceName);
+  }
   function loadFacets() {
     if (!facets) {
       facets = getJson("/api/enterprises/facets").then(
-        (found) => {
-          fillSelect(ui.industry, found.industry, "All industries");
-          fillSelect(ui.province, found.province, "All provinces");
+        (data) => {
+          found = data;
+          fillFacets();
         },
         () => {
           facets = null;
-          ui.count.textContent = "Filter values unavailable.";
+          ui.count.textContent = t("web.facets_unavailable");
         },
       );
     }
@@ -86,14 +103,19 @@ function wireFilters(ui, { getQuarter, onFilter }) {
     ui.outputUp.checked = false;
     changed();
   });
-  return { choice, refreshCount, setChoice };
+  /** Rewrite the texts in the page's (new) language. */
+  function relabel() {
+    fillFacets();
+    showCount();
+  }
+  return { choice, refreshCount, setChoice, relabel };
 }
 
 function resultItem(feature, pick) {
   const p = feature.properties;
   const button = el("button", { type: "button", className: "choice" }, [
-    el("span", { className: "name", text: p.name_zh || p.name || p.id }),
-    el("span", { className: "meta", text: [p.name_en, p.province, p.industry && p.industry.replace("_", " ")].filter(Boolean).join(" · ") }),
+    el("span", { className: "name", text: plantName(p) }),
+    el("span", { className: "meta", text: [otherName(p), provinceName(p.province), tValue("industry", p.industry)].filter(Boolean).join(" · ") }),
   ]);
   button.addEventListener("click", () => pick(p.id));
   return el("li", {}, [button]);
@@ -101,7 +123,9 @@ function resultItem(feature, pick) {
 
 function wireSearch(ui, { onPick }) {
   let pending = null;
+  let last = null; // the last answer, rewritten when the language changes
   const pick = (id) => {
+    last = null;
     ui.results.replaceChildren();
     ui.status.textContent = "";
     onPick(id);
@@ -110,6 +134,7 @@ function wireSearch(ui, { onPick }) {
   async function search() {
     const text = ui.search.value.trim();
     if (pending) pending.abort();
+    last = null;
     if (!text) {
       ui.results.replaceChildren();
       ui.status.textContent = "";
@@ -118,14 +143,21 @@ function wireSearch(ui, { onPick }) {
     pending = new AbortController();
     try {
       const params = new URLSearchParams({ q: text, limit: String(SEARCH_LIMIT) });
-      const data = await getJson(`/api/enterprises?${params}`, { signal: pending.signal });
-      ui.results.replaceChildren(...data.features.map((f) => resultItem(f, pick)));
-      ui.status.textContent = data.total
-        ? `${counted(data.total, "plant")} found${data.total > data.features.length ? `, first ${data.features.length} shown` : ""}`
-        : `No plant matches “${text}”.`;
+      last = { text, data: await getJson(`/api/enterprises?${params}`, { signal: pending.signal }) };
+      showResults();
     } catch (error) {
-      if (error.name !== "AbortError") ui.status.textContent = "Search unavailable.";
+      if (error.name !== "AbortError") ui.status.textContent = t("web.search_unavailable");
     }
+  }
+
+  function showResults() {
+    if (!last) return;
+    const { text, data } = last;
+    ui.results.replaceChildren(...data.features.map((f) => resultItem(f, pick)));
+    const shown = data.features.length;
+    if (!data.total) ui.status.textContent = t("web.search_none", { text });
+    else if (data.total > shown) ui.status.textContent = plural("web.search_found_first", data.total, { shown });
+    else ui.status.textContent = plural("web.search_found", data.total);
   }
 
   ui.search.addEventListener("input", debounce(search, 250));
@@ -136,6 +168,7 @@ function wireSearch(ui, { onPick }) {
       first.click();
     }
   });
+  return showResults;
 }
 
 /** Wire the search box and the filters; returns the live filter choice, a count refresher and
@@ -148,6 +181,13 @@ export function wirePanel(callbacks) {
     province: byId("f-province"), violations: byId("f-violations"), outputUp: byId("f-output-up"),
     count: byId("filter-count"), clear: byId("f-clear"),
   };
-  wireSearch(ui, callbacks);
-  return wireFilters(ui, callbacks);
+  const relabelSearch = wireSearch(ui, callbacks);
+  const filters = wireFilters(ui, callbacks);
+  return {
+    ...filters,
+    relabel() {
+      relabelSearch();
+      filters.relabel();
+    },
+  };
 }

@@ -2,7 +2,8 @@
 // viewport) as an iframe snippet, a versioned permalink, a server-rendered PNG with alt text
 // written from the data, a standalone HTML map, and extracts of the plants and the PM2.5 grid.
 // Every value from data goes through textContent, .value or URLSearchParams.
-import { counted, debounce, el, getJson } from "./dom.js";
+import { debounce, el, getJson } from "./dom.js";
+import { formatNumber, formatPeriod, plural, provinceName, t, tValue } from "./i18n.js";
 
 const PREVIEW = { width: 1200, height: 750 }; // the linked PNG; the snippet keeps this 16:10 ratio
 const THUMB = { width: 480, height: 300 };
@@ -36,11 +37,12 @@ function withParams(params, extra) {
   return out;
 }
 
-/** Every URL the share dialog offers for `view` (absolute, pinned to the view's release). */
+/** Every URL the share dialog offers for `view` (absolute, pinned to the view's release, in
+ * the view's language). */
 export function shareUrls(view, title = "") {
   const origin = location.origin;
   const base = viewParams(view);
-  const layer = { layer: view.colormap };
+  const layer = { layer: view.colormap, lang: view.lang };
   const hash = new URLSearchParams({ q: view.quarter, z: view.zoom.toFixed(2), lon: view.lon.toFixed(4), lat: view.lat.toFixed(4) });
   if (view.plant) hash.set("plant", view.plant);
   if (view.choice.industry) hash.set("industry", view.choice.industry);
@@ -51,7 +53,7 @@ export function shareUrls(view, title = "") {
   return {
     embed: `${origin}/embed?${qs(withParams(base, { ...layer, title }))}`,
     standalone: `${origin}/embed?${qs(withParams(base, { ...layer, title, mode: "standalone" }))}`,
-    permalink: `${origin}/?${new URLSearchParams({ release: view.release })}#${hash.toString().replaceAll("%3A", ":")}`,
+    permalink: `${origin}/?${new URLSearchParams({ release: view.release, lang: view.lang })}#${hash.toString().replaceAll("%3A", ":")}`,
     preview: `${origin}/embed/preview.png?${qs(withParams(base, { ...layer, ...PREVIEW, title }))}`,
     thumb: `/embed/preview.png?${qs(withParams(base, { ...layer, ...THUMB, title }))}`,
     describe: `/api/embed/describe?${qs(withParams(base, layer))}`,
@@ -91,20 +93,20 @@ export function imageSnippet(src, alt, href) {
 function describeFilters(view) {
   const { choice } = view;
   const parts = [
-    choice.industry && `industry ${choice.industry.replace("_", " ")}`,
-    choice.province && `province ${choice.province}`,
-    choice.hasViolations && "cited for violations",
-    choice.outputUp && "output up",
+    choice.industry && t("share.filter_industry", { industry: tValue("industry", choice.industry) }),
+    choice.province && t("share.filter_province", { province: provinceName(choice.province) }),
+    choice.hasViolations && t("share.filter_cited"),
+    choice.outputUp && t("share.filter_up"),
   ].filter(Boolean);
-  return parts.length ? parts.join(", ") : "none";
+  return parts.length ? parts.join(t("share.list_separator")) : t("share.filter_none");
 }
 
 function summaryLines(view) {
   return [
-    ["Release", view.release],
-    ["Quarter", view.quarter],
-    ["Area", `${view.bbox.map((v) => v.toFixed(2)).join(", ")} (W, S, E, N)`],
-    ["Filters", describeFilters(view)],
+    [t("share.release"), view.release],
+    [t("web.quarter"), formatPeriod(view.quarter)],
+    [t("share.area"), t("share.area_value", { bbox: view.bbox.map((v) => formatNumber(v, 2)).join(", ") })],
+    [t("share.filters"), describeFilters(view)],
   ];
 }
 
@@ -116,9 +118,9 @@ async function copy(field, status) {
   field.select();
   try {
     await navigator.clipboard.writeText(field.value);
-    status.textContent = "Copied.";
+    status.textContent = t("share.copied");
   } catch (error) {
-    status.textContent = "Press Ctrl+C (⌘C) to copy the selected text.";
+    status.textContent = t("share.copy_manual");
   }
 }
 
@@ -164,7 +166,7 @@ export function wireShare({ getView }) {
 
   function render() {
     const urls = shareUrls(current, ui.title.value.trim());
-    const label = described.alt || described.title || "Map of PM2.5 and plants";
+    const label = described.alt || described.title || t("share.default_label");
     ui.snippet.value = iframeSnippet(urls.embed, label);
     ui.permalink.value = urls.permalink;
     ui.open.href = urls.permalink;
@@ -175,25 +177,25 @@ export function wireShare({ getView }) {
       ui.thumb.dataset.src = urls.thumb;
       ui.thumb.src = urls.thumb;
     }
-    ui.thumb.alt = described.alt || "Preview of the embedded map";
+    ui.thumb.alt = described.alt || t("share.thumb_alt");
   }
 
   async function describe() {
     if (pending) pending.abort();
     pending = new AbortController();
     ui.alt.value = "";
-    ui.altStatus.textContent = "Writing the description from the data…";
+    ui.altStatus.textContent = t("share.describing");
     ui.alt.setAttribute("aria-busy", "true");
     try {
       described = await getJson(shareUrls(current).describe, { signal: pending.signal });
       ui.alt.value = described.alt;
       ui.altStatus.textContent = "";
       ui.gridNote.hidden = described.has_grid;
-      ui.gridNote.textContent = described.has_grid ? "" : `No PM2.5 grid for ${current.quarter}: the embed shows the plants only.`;
+      ui.gridNote.textContent = described.has_grid ? "" : t("share.no_grid", { quarter: formatPeriod(current.quarter) });
     } catch (error) {
       if (error.name === "AbortError") return;
       described = { title: "", alt: "" };
-      ui.altStatus.textContent = "The description could not be written.";
+      ui.altStatus.textContent = t("share.describe_failed");
     }
     ui.alt.setAttribute("aria-busy", "false");
     render();
@@ -223,15 +225,13 @@ export function wireShare({ getView }) {
     const hasGrid = view.quarters.includes(view.quarter);
     dl.pm25.hidden = !hasGrid;
     dl.pm25.href = urls.pm25;
-    dl.pm25Note.textContent = hasGrid
-      ? `PM2.5 ${view.quarter}, clipped to the area (Cloud-Optimized GeoTIFF).`
-      : `No PM2.5 grid for ${view.quarter}.`;
-    dl.count.textContent = "Counting plants…";
+    dl.pm25Note.textContent = t(hasGrid ? "download.pm25_note" : "legend.no_grid", { quarter: formatPeriod(view.quarter) });
+    dl.count.textContent = t("download.counting");
     openDialog(download, byId("download-heading"));
     try {
       const params = withParams(viewParams(view), { limit: 1 });
       const data = await getJson(`/api/enterprises?${params}`);
-      dl.count.textContent = `${counted(data.total, "plant")} in the area match the filters.`;
+      dl.count.textContent = plural("download.count", data.total);
     } catch (error) {
       dl.count.textContent = "";
     }
