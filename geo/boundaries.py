@@ -145,7 +145,7 @@ def load_boundaries(source: Path, cache_dir: Path) -> Boundaries:
     GeoJSON files are fixed for a version). A missing or corrupt source file raises
     :class:`InputError` naming it; nothing is cached then.
     """
-    key = _source_key(source)
+    key = source_key(source)
     folder = cache_dir / key
     if not folder.is_dir():
         _derive_into(source, folder)
@@ -156,7 +156,9 @@ def load_boundaries(source: Path, cache_dir: Path) -> Boundaries:
 # ------------------------------------------------------------------------------ cache
 
 
-def _source_key(source: Path) -> str:
+def source_key(source: Path) -> str:
+    """``boundaries-<version>-<digest12>``: names the source (its manifest and index) and the
+    derivation settings; an unreadable manifest or index is an :class:`InputError`."""
     manifest_path = source / MANIFEST
     manifest_bytes = _read_bytes(manifest_path)
     try:
@@ -263,7 +265,7 @@ def _read_index(path: Path) -> pd.DataFrame:
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
             table = pd.read_sql_query("SELECT * FROM ADMINISTRATIVE", con)
-    except (sqlite3.Error, pd.errors.DatabaseError) as exc:
+    except (sqlite3.Error, pd.errors.DatabaseError, UnicodeDecodeError) as exc:
         raise InputError(path, f"unreadable SQLite index: {exc}") from exc
     missing = [c for c in INDEX_COLUMNS if c not in table.columns]
     if missing:

@@ -13,6 +13,7 @@ from shapely.geometry import Point
 from shapely.prepared import PreparedGeometry, prep
 
 from ..errors import InputError
+from ..i18n import Lang, translate
 from .gazetteer import Gazetteer, short_name
 
 COLUMNS = ["code", "name", "city", "province", "lon", "lat"]
@@ -94,21 +95,30 @@ def validate_stations(
     provinces: gpd.GeoDataFrame,
     gazetteer: Gazetteer,
 ) -> pd.DataFrame:
-    """Add ``status`` and ``reason``: is each station inside its city (or province) polygon,
-    or at least near its city's gazetteer point? Only ``ok`` stations should be used. A
+    """Add ``status``, ``reason`` and ``reason_zh`` (the reason in Chinese): is each station
+    inside its city (or province) polygon, or at least near its city's gazetteer point? Only
+    ``ok`` stations should be used. A
     station outside its city is ``outside_province`` when it lies in a city of another
     province (``cities`` with a ``province`` column), and the reason says where it lies."""
     city_shapes = _prepared(cities)
     province_shapes = _prepared(provinces)
     province_of = (dict(zip(cities["name"].map(short_name), cities["province"], strict=True))
                    if "province" in cities else {})
-    status: list[str] = []
-    reason: list[str] = []
-    for row in stations.itertuples(index=False):
-        s, r = _check(row, city_shapes, province_shapes, gazetteer, province_of)
-        status.append(s)
-        reason.append(r)
-    return stations.assign(status=status, reason=reason)
+    checks = [_check(row, city_shapes, province_shapes, gazetteer, province_of)
+              for row in stations.itertuples(index=False)]
+    return stations.assign(
+        status=[status for status, _, _ in checks],
+        reason=[_reason("en", key, params) for _, key, params in checks],
+        reason_zh=[_reason("zh", key, params) for _, key, params in checks],
+    )
+
+
+Check = tuple[str, str, dict[str, str]]  # status, reason key ("" when ok), its parameters
+
+
+def _reason(lang: Lang, key: str, params: dict[str, str]) -> str:
+    """The reason's sentence in ``lang`` from the message catalogue (``station.reason.*``)."""
+    return translate(lang, f"station.reason.{key}", **params) if key else ""
 
 
 def _prepared(boundaries: gpd.GeoDataFrame) -> dict[str, PreparedGeometry]:
@@ -123,46 +133,46 @@ def _check(
     province_shapes: dict[str, PreparedGeometry],
     gazetteer: Gazetteer,
     province_of: dict[str, str],
-) -> tuple[str, str]:
+) -> Check:
     lon, lat = float(row.lon), float(row.lat)
     city = short_name(str(row.city or ""))
     province = short_name(str(row.province or ""))
     if not (np.isfinite(lon) and np.isfinite(lat)):
-        return "missing_coordinates", "no longitude/latitude in the station list"
+        return "missing_coordinates", "missing_coordinates", {}
     point = Point(lon, lat)
+    at = {"lon": f"{lon:.4f}", "lat": f"{lat:.4f}", "city": city}
     centroid = gazetteer.centroid_of_city(city) if city else None
     if city in city_shapes:
         if city_shapes[city].contains(point):
-            return "ok", ""
-        return _outside(point, city, city_shapes, province_of)
+            return "ok", "", {}
+        return _outside(point, at, city_shapes, province_of)
     if centroid is None:
-        return "unknown_city", f"city {row.city!r} is not in the gazetteer"
+        return "unknown_city", "unknown_city", {"city": str(row.city)}
     province = province or short_name(_province_of(centroid.adcode, gazetteer))
     if province in province_shapes:
         if province_shapes[province].contains(point):
-            return "ok", ""
-        return ("outside_province",
-                f"({lon:.4f}, {lat:.4f}) lies outside {province}, the province of {city}")
+            return "ok", "", {}
+        return "outside_province", "outside_province", {**at, "province": province}
     distance = _haversine_km(lon, lat, centroid.lon, centroid.lat)
     if distance > FAR_FROM_CITY_KM:
-        return "far_from_city", f"{distance:.0f} km from the centre of {city}"
-    return "ok", ""
+        return "far_from_city", "far_from_city", {"km": f"{distance:.0f}", "city": city}
+    return "ok", "", {}
 
 
 def _outside(
-    point: Point, city: str, city_shapes: dict[str, PreparedGeometry],
+    point: Point, at: dict[str, str], city_shapes: dict[str, PreparedGeometry],
     province_of: dict[str, str],
-) -> tuple[str, str]:
+) -> Check:
     """Status and reason of a station outside its city: where it lies instead."""
-    where = f"({point.x:.4f}, {point.y:.4f})"
+    city = at["city"]
     found = next((name for name, shape in city_shapes.items() if shape.contains(point)), None)
     if found is None:
-        return "outside_city", f"{where} lies outside the boundary of {city}, in no city"
+        return "outside_city", "no_city", at
     mine, theirs = province_of.get(city, ""), province_of.get(found, "")
     if mine and theirs and mine != theirs:
-        return ("outside_province",
-                f"{where} lies in {found} ({theirs}), not in {city} ({mine})")
-    return "outside_city", f"{where} lies outside the boundary of {city}, in {found}"
+        return ("outside_province", "other_province",
+                {**at, "found": found, "theirs": theirs, "mine": mine})
+    return "outside_city", "other_city", {**at, "found": found}
 
 
 def _province_of(adcode: str, gazetteer: Gazetteer) -> str:

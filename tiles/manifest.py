@@ -80,6 +80,7 @@ class Source(_Frozen):
     url: str
     licence: str
     attribution: str
+    attribution_zh: str = ""  # the attribution in Chinese, for readers of the Chinese map
 
 
 class FileEntry(_Frozen):
@@ -108,6 +109,7 @@ class ReleaseContent(_Frozen):
     quarters: list[str]
     layers: list[Layer]
     sources: list[Source]
+    title_zh: str = ""
     timeline: list[str] = Field(default_factory=list)
     summary: dict[str, Any] = Field(default_factory=dict)
     colormaps: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -121,6 +123,7 @@ class Manifest(_Frozen):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     created: datetime
     title: str
+    title_zh: str = ""  # the title in Chinese ("" for releases that have none)
     synthetic: bool
     quarters: list[str]
     timeline: list[str] = Field(default_factory=list)

@@ -183,6 +183,7 @@ class ReleaseStore:
                 id=rid,
                 created=self.clock(),
                 title=content.title,
+                title_zh=content.title_zh,
                 synthetic=content.synthetic,
                 quarters=content.quarters,
                 timeline=content.timeline or content.quarters,

@@ -30,7 +30,8 @@ ENTERPRISE_FIELDS: tuple[str, ...] = (
     "city",
     "geocode_precision",
 )
-STATION_FIELDS: tuple[str, ...] = ("code", "name", "city", "province", "status", "reason")
+STATION_FIELDS: tuple[str, ...] = ("code", "name", "city", "province", "status", "reason",
+                                   "reason_zh")
 ENTERPRISE_MAXZOOM = 12
 STATION_MAXZOOM = 10
 SPARSE_MAXZOOM = 8
@@ -91,7 +92,8 @@ def station_layer(
 ) -> gpd.GeoDataFrame:
     """The ``stations`` layer's points from a release's station tables.
 
-    ``stations`` has ``code, name, city, province, lon, lat, status, reason`` (stations.csv),
+    ``stations`` has ``code, name, city, province, lon, lat, status, reason[, reason_zh]``
+    (stations.csv),
     ``quarterly`` has ``code, period, pm25, n_days, valid`` (station_quarterly.csv);
     ``quarters`` defaults to those with a valid station mean (the grid quarters). Every
     station with coordinates is kept, flagged ones (``status != "ok"``) included; stations
@@ -104,7 +106,8 @@ def station_layer(
     lat = pd.to_numeric(stations["lat"], errors="coerce")
     located = (np.isfinite(lon) & np.isfinite(lat)).to_numpy()
     layer = gpd.GeoDataFrame(
-        {field: [_text(v) for v in stations.loc[located, field]] for field in STATION_FIELDS},
+        {field: [_text(v) for v in stations.loc[located, field]] for field in STATION_FIELDS
+         if field in stations},
         geometry=gpd.points_from_xy(lon[located], lat[located]),
         crs="EPSG:4326",
     )

@@ -58,6 +58,7 @@ def release_summary(release: Release, base: str, pin: str = "") -> dict[str, Any
         "format": manifest.get("format"),
         "created": manifest.get("created"),
         "title": manifest.get("title"),
+        "title_zh": manifest.get("title_zh", ""),
         "synthetic": bool(manifest.get("synthetic", False)),
         "quarters": list(release.quarters),
         "timeline": list(release.timeline),

@@ -20,6 +20,7 @@ from ...i18n import Lang, catalogue, format_date, format_number, format_period, 
 from ...i18n import translate as _
 from ...tiles.colormaps import class_rgba
 from ..api.routes import timeline_position
+from ..exports import citation
 from ..releases.release import Release
 from .describe import INDUSTRY_COLOURS, OTHER_COLOUR, data_date, industry_name, province_name
 from .view import MAX_LAT, BBox, ResolvedView
@@ -284,11 +285,6 @@ def title_html(title: str, release: Release, quarter: str, synthetic: bool, lang
     return "".join(out)
 
 
-def attributions(release: Release) -> list[str]:
-    """Every source's attribution (else title), HTML-escaped for Leaflet's control."""
-    texts = []
-    for source in release.sources:
-        text = _text(source.get("attribution") or source.get("title") or source.get("id"))
-        if text and html.escape(text) not in texts:
-            texts.append(html.escape(text))
-    return texts
+def attributions(release: Release, lang: Lang) -> list[str]:
+    """Every source's attribution in ``lang``, HTML-escaped for Leaflet's control."""
+    return [html.escape(text) for text in citation.attributions(release, lang)]

@@ -211,7 +211,7 @@ def embed_map(
     m = folium.Map(tiles=None, control_scale=True, zoom_start=5, location=[
         (south + north) / 2, (west + east) / 2])  # fmt: skip
     m.add_to(figure)
-    texts = attributions(release)
+    texts = attributions(release, lang)
     css = EMBED_CSS
     if mode == "linked":
         assert server is not None

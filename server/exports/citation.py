@@ -62,14 +62,23 @@ def layer_sources(release: Release) -> dict[str, list[str]]:
     return result
 
 
-def attributions(release: Release) -> list[str]:
-    """Each source's attribution (its title when it has none), in manifest order."""
+def attributions(release: Release, lang: Lang = "en") -> list[str]:
+    """Each source's attribution in ``lang`` (else in English, else its title), in manifest
+    order."""
     out = []
     for source in release.sources:
-        text = _text(source.get("attribution")) or _text(source.get("title"))
+        text = ((_text(source.get("attribution_zh")) if lang == "zh" else "")
+                or _text(source.get("attribution")) or _text(source.get("title")))
         if text and text not in out:
             out.append(text)
     return out
+
+
+def release_title(release: Release, lang: Lang) -> str:
+    """The release's title in ``lang`` (else the other language's, else its id)."""
+    titles = (_text(release.manifest.get("title_zh")), _text(release.manifest.get("title")))
+    first, second = titles if lang == "zh" else titles[::-1]
+    return first or second or release.id
 
 
 def built_date(release: Release, lang: Lang) -> str:
@@ -85,11 +94,11 @@ def built_date(release: Release, lang: Lang) -> str:
 def citation(release: Release, url: str, lang: Lang = "en") -> str:
     """One line in ``lang`` to cite the release (and ``url``, the data as downloaded or
     shown)."""
-    title = _text(release.manifest.get("title")) or release.id
+    title = release_title(release, lang)
     built = built_date(release, lang)
     text = (_(lang, "citation.line_dated", id=release.id, title=title, date=built, url=url.strip())
             if built else _(lang, "citation.line", id=release.id, title=title, url=url.strip()))
-    if credits := attributions(release):
+    if credits := attributions(release, lang):
         text += _(lang, "citation.data", credits=_(lang, "citation.credits_sep").join(credits))
     if is_synthetic(release):
         text += _(lang, "citation.synthetic_after", note=_(lang, "citation.synthetic"))

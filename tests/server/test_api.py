@@ -21,6 +21,7 @@ def test_healthz(client: TestClient) -> None:
 def test_release_summary(client: TestClient) -> None:
     doc = client.get("/api/release").json()
     assert doc["id"] == "2019-fixture.1" and doc["synthetic"] is True
+    assert (doc["title"], doc["title_zh"]) == ("Fixture release", "")  # no Chinese title given
     assert doc["quarters"] == ["2019Q1", "2019Q2"]
     assert doc["timeline"] == ["2018Q4", "2019Q1", "2019Q2"]
     layers = {layer["id"]: layer for layer in doc["layers"]}

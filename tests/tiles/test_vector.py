@@ -150,11 +150,14 @@ def station_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
         "lat": 36.6 + rng.normal(0, 0.05, n),
         "status": ["ok"] * n,
         "reason": pd.Series([np.nan] * n, dtype=object),  # blank cells, as read_csv gives
+        "reason_zh": pd.Series([np.nan] * n, dtype=object),
     })
-    stations.loc[7, ["lon", "lat", "status", "reason"]] = [
-        119.5967, 37.0308, "outside_province", "(119.5967, 37.0308) lies outside 河北"]
-    stations.loc[9, ["lon", "lat", "status", "reason"]] = [
-        np.nan, np.nan, "missing_coordinates", "no longitude/latitude in the station list"]
+    stations.loc[7, ["lon", "lat", "status", "reason", "reason_zh"]] = [
+        119.5967, 37.0308, "outside_province", "(119.5967, 37.0308) lies outside 河北",
+        "登记坐标（119.5967, 37.0308）在河北之外"]
+    stations.loc[9, ["lon", "lat", "status", "reason", "reason_zh"]] = [
+        np.nan, np.nan, "missing_coordinates", "no longitude/latitude in the station list",
+        "站点名录中没有经纬度"]
     quarterly = pd.DataFrame({
         "code": [c for c in stations["code"] for _ in range(2)],
         "period": ["2019Q1", "2019Q2"] * n,
