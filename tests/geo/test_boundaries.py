@@ -10,19 +10,14 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
-from lantian_fake_cnmaps import write_fake_cnmaps
+from lantian_fake_cnmaps import HEBEI_BOXES, write_fake_cnmaps
 
 from lantian.errors import InputError
 from lantian.geo import boundaries
 from lantian.geo.boundaries import Boundaries, english_name, label_name, load_boundaries
 
 BOXES = {
-    "北京市": (115.4, 39.4, 117.5, 41.1),
-    "河北省": (113.5, 36.0, 119.9, 42.6),
-    "石家庄市": (113.5, 37.4, 114.3, 38.1),
-    "保定市": (114.3, 38.1, 116.1, 40.0),
-    "邯郸市": (113.5, 36.0, 115.5, 37.0),
-    "涉县": (113.5, 36.2, 114.0, 36.8),
+    **HEBEI_BOXES,
     "山西省": (110.2, 34.6, 113.5, 40.7),
     "太原市": (111.5, 37.4, 113.0, 38.4),
     "临汾市": (110.5, 35.3, 112.5, 36.6),

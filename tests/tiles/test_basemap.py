@@ -8,21 +8,14 @@ from typing import Any
 import mapbox_vector_tile
 import morecantile
 import pytest
-from lantian_fake_cnmaps import write_fake_cnmaps
+from lantian_fake_cnmaps import HEBEI_BOXES, write_fake_cnmaps
 from pmtiles.reader import MemorySource, Reader
 
 from lantian.geo.boundaries import Boundaries, load_boundaries
 from lantian.tiles.basemap import BASEMAP_LAYERS, BASEMAP_MAXZOOM, build_basemap
 from lantian.tiles.pmtiles_io import validate_archive
 
-BOXES = {
-    "北京市": (115.4, 39.4, 117.5, 41.1),
-    "河北省": (113.5, 36.0, 119.9, 42.6),
-    "石家庄市": (113.5, 37.4, 114.3, 38.1),
-    "保定市": (114.3, 38.1, 116.1, 40.0),
-    "邯郸市": (113.5, 36.0, 115.5, 37.0),
-    "涉县": (113.5, 36.2, 114.0, 36.8),
-}
+BOXES = HEBEI_BOXES
 TMS = morecantile.tms.get("WebMercatorQuad")
 
 

@@ -3,6 +3,7 @@ Debian Chromium and a click-at-coordinates helper."""
 
 from __future__ import annotations
 
+import io
 import socket
 import threading
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import lantian_fixture_release as builder  # registered by tests/conftest.py
 import pytest
 import uvicorn
+from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from lantian.server.app import create_app
@@ -35,20 +37,39 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def _click_at(page: Page, lon: float, lat: float) -> None:
-    """Click the map where ``lon, lat`` is drawn."""
+def _on_page(page: Page, lon: float, lat: float) -> tuple[float, float]:
+    """Where ``lon, lat`` is drawn, in page pixels."""
     x, y = page.evaluate(
         "([lon, lat]) => { const m = window.lantian.map; const p = m.project([lon, lat]);"
         " const r = m.getCanvas().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
         [lon, lat],
     )
-    page.mouse.click(x, y)
+    return float(x), float(y)
+
+
+def _click_at(page: Page, lon: float, lat: float) -> None:
+    """Click the map where ``lon, lat`` is drawn."""
+    page.mouse.click(*_on_page(page, lon, lat))
+
+
+def _pixel_at(page: Page, lon: float, lat: float) -> tuple[int, int, int]:
+    """The screenshot's colour where ``lon, lat`` is drawn."""
+    x, y = _on_page(page, lon, lat)
+    image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    r, g, b = image.getpixel((round(x), round(y)))  # type: ignore[misc]
+    return int(r), int(g), int(b)
 
 
 @pytest.fixture(scope="session")
 def click_at() -> Callable[[Page, float, float], None]:
     """``click_at(page, lon, lat)`` clicks the map where that point is drawn."""
     return _click_at
+
+
+@pytest.fixture(scope="session")
+def pixel_at() -> Callable[[Page, float, float], tuple[int, int, int]]:
+    """``pixel_at(page, lon, lat)``: the colour (RGB) drawn at that point."""
+    return _pixel_at
 
 
 def _free_port() -> int:

@@ -3,12 +3,10 @@ and English (issue 12's browser checks), and the screenshots of its three views.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PIL import Image
 from playwright.sync_api import Browser, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -48,17 +46,6 @@ def _settle(page: Page) -> None:
     page.wait_for_timeout(600)  # symbol placement and raster fade
 
 
-def _pixel(page: Page, lon: float, lat: float) -> tuple[int, int, int]:
-    x, y = page.evaluate(
-        "([lon, lat]) => { const m = window.lantian.map; const p = m.project([lon, lat]);"
-        " const r = m.getCanvas().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
-        [lon, lat],
-    )
-    image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
-    r, g, b = image.getpixel((round(x), round(y)))  # type: ignore[misc]
-    return int(r), int(g), int(b)
-
-
 @pytest.fixture(scope="module")
 def demo_pages(browser: Browser, demo_server: str) -> Iterator[dict[str, Page]]:
     pages = {}
@@ -89,7 +76,9 @@ def test_shijiazhuang_is_labelled_over_hebei_at_zoom_7(demo_pages, lang: str, na
 
 
 @pytest.mark.parametrize("where", [SEA, MONGOLIA], ids=["sea-east-of-zhejiang", "mongolia"])
-def test_no_pm25_colour_outside_china(demo_pages, where: tuple[float, float]) -> None:
+def test_no_pm25_colour_outside_china(
+    demo_pages, pixel_at, where: tuple[float, float]
+) -> None:
     page = demo_pages["en"]
     for overlay in ("#toggle-enterprises", "#toggle-stations", "#toggle-sparse"):
         page.locator(overlay).uncheck()
@@ -97,10 +86,10 @@ def test_no_pm25_colour_outside_china(demo_pages, where: tuple[float, float]) ->
         for lon, lat, same in ((*where, True), (*SHIJIAZHUANG, False)):
             page.evaluate(f"window.lantian.map.jumpTo({{center: [{lon}, {lat}], zoom: 5}})")
             _settle(page)
-            with_pm25 = _pixel(page, lon, lat)
+            with_pm25 = pixel_at(page, lon, lat)
             page.locator("#toggle-pm25").uncheck()
             _settle(page)
-            without = _pixel(page, lon, lat)
+            without = pixel_at(page, lon, lat)
             page.locator("#toggle-pm25").check()
             assert (with_pm25 == without) is same, (lon, lat, with_pm25, without)
     finally:

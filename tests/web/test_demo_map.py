@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -40,39 +38,28 @@ def demo_page(demo_server: str) -> Iterator[tuple[Page, list[str], list[str]]]:
         browser.close()
 
 
-def _pixel(page: Page, lon: float, lat: float) -> tuple[int, int, int]:
-    x, y = page.evaluate(
-        "([lon, lat]) => { const m = window.lantian.map; const p = m.project([lon, lat]);"
-        " const r = m.getCanvas().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
-        [lon, lat],
-    )
-    image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
-    r, g, b = image.getpixel((round(x), round(y)))  # type: ignore[misc]
-    return int(r), int(g), int(b)
-
-
 def _settle(page: Page) -> None:
     page.wait_for_function("window.lantian.map.areTilesLoaded()", timeout=30_000)
     page.wait_for_timeout(500)
 
 
 def test_real_pm25_tiles_render_and_slider_changes_them(
-    demo_page: tuple[Page, list[str], list[str]], tmp_path: Path
+    demo_page: tuple[Page, list[str], list[str]], tmp_path: Path, pixel_at
 ) -> None:
     page, errors, requests = demo_page
     assert any("/pmtiles/pm25_2019Q1.pmtiles" in u for u in requests)
-    winter = _pixel(page, *SHIJIAZHUANG)
+    winter = pixel_at(page, *SHIJIAZHUANG)
     page.screenshot(path=str(tmp_path / "demo-2019Q1.png"))
     summer_at = page.evaluate("window.lantian.state.timeline.indexOf('2019Q3')")
     page.locator("#quarter").fill(str(summer_at))  # summer air is much cleaner
     page.wait_for_function("location.hash.includes('q=2019Q3')", timeout=5_000)
     _settle(page)
-    summer = _pixel(page, *SHIJIAZHUANG)
+    summer = pixel_at(page, *SHIJIAZHUANG)
     assert any("/pmtiles/pm25_2019Q3.pmtiles" in u for u in requests)
     assert winter != summer
     page.locator("#toggle-pm25").uncheck()
     _settle(page)
-    background = _pixel(page, *SHIJIAZHUANG)
+    background = pixel_at(page, *SHIJIAZHUANG)
     assert background not in (winter, summer)
     assert errors == []
 
