@@ -27,16 +27,6 @@ from lantian.geo.gazetteer import Gazetteer, short_name
 
 Box = tuple[float, float, float, float]  # west, south, east, north (WGS-84)
 
-PROVINCES = {
-    "北京市": "110000", "天津市": "120000", "河北省": "130000", "山西省": "140000",
-    "内蒙古自治区": "150000", "辽宁省": "210000", "吉林省": "220000", "黑龙江省": "230000",
-    "上海市": "310000", "江苏省": "320000", "浙江省": "330000", "安徽省": "340000",
-    "福建省": "350000", "江西省": "360000", "山东省": "370000", "河南省": "410000",
-    "湖北省": "420000", "湖南省": "430000", "广东省": "440000", "广西壮族自治区": "450000",
-    "海南省": "460000", "重庆市": "500000", "四川省": "510000", "贵州省": "520000",
-    "云南省": "530000", "西藏自治区": "540000", "陕西省": "610000", "甘肃省": "620000",
-    "青海省": "630000", "宁夏回族自治区": "640000", "新疆维吾尔自治区": "650000",
-}
 HEBEI_BOXES: dict[str, Box] = {  # Beijing, Hebei, three of its prefectures and a county
     "北京市": (115.4, 39.4, 117.5, 41.1),
     "河北省": (113.5, 36.0, 119.9, 42.6),
@@ -134,12 +124,15 @@ class _Unit:
 def _units(boxes: Mapping[str, Box]) -> list[_Unit]:
     """Every province, prefecture and county, with a filler prefecture in every province and
     a filler county in every prefecture."""
-    provinces = [n for n in boxes if n in PROVINCES]
-    parent = {n: _parent(n, boxes) for n in boxes if n not in PROVINCES}
     gazetteer = Gazetteer().units
+    adcodes = gazetteer["adcode"].astype(str)
+    level = adcodes.str[2:].str.strip("0") == ""  # province name → adcode
+    codes = dict(zip(gazetteer.loc[level, "name"], adcodes[level].str[:6], strict=True))
+    provinces = [n for n in boxes if n in codes]
+    parent = {n: _parent(n, boxes) for n in boxes if n not in codes}
     units = []
     for province in provinces:
-        code = PROVINCES[province]
+        code = codes[province]
         units.append(_Unit("省", province, None, None, code, boxes[province]))
         if province.endswith("市"):  # a municipality: one prefecture, named as it is
             cities: list[tuple[str, Box | None]] = [(province, None)]
