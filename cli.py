@@ -6,14 +6,17 @@ import os
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from lantian.errors import LantianError
 from lantian.settings import Settings
+
+if TYPE_CHECKING:
+    from lantian.layers.grid import GridSpec
 
 app = typer.Typer(help="lantian (蓝天): pollution layers as a map server.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -23,6 +26,7 @@ class Method(StrEnum):
 
     idw = "idw"
     kriging = "kriging"
+    daily_idw = "daily-idw"
 
 
 DataDir = Annotated[Path, typer.Option(help="Folder holding releases/ and the 'current' link.")]
@@ -35,7 +39,9 @@ def build(
         list[Path] | None, typer.Option(help="Station list(s); the first gives coordinates.")
     ] = None,
     observations: Annotated[
-        list[Path] | None, typer.Option(help="Hourly CNEMC/quotsoft files (.csv, .csv.gz).")
+        list[Path] | None, typer.Option(
+            help="Hourly CNEMC/quotsoft files (.csv, .csv.gz), or folders of them: the source's "
+                 "daily china_sites_YYYYMMDD.csv files or monthly files, as published.")
     ] = None,
     satellite: Annotated[
         list[Path] | None, typer.Option(help="Satellite PM2.5 grids (NetCDF/GeoTIFF).")
@@ -68,7 +74,16 @@ def build(
              "installed package).")] = None,
     title: Annotated[str, typer.Option(help="Release title.")] = "lantian release",
     title_zh: Annotated[str, typer.Option(help="Release title in Chinese.")] = "",
-    method: Annotated[Method, typer.Option(help="Station interpolation method.")] = Method.idw,
+    method: Annotated[Method, typer.Option(
+        help="Station interpolation: per period (idw, kriging), or every day on Dask and "
+             "averaged per period (daily-idw).")] = Method.idw,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="daily-idw: worker processes of the local Dask cluster (default 2).")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        envvar="LANTIAN_DASK_SCHEDULER",
+        help="daily-idw: an existing Dask cluster's scheduler, tcp://host:8786.")] = None,
+    bbox: Annotated[str | None, typer.Option(
+        help="PM2.5 grid edges W,S,E,N in degrees (default: all of China).")] = None,
     geocoder: Annotated[
         str | None, typer.Option(help="Online geopy provider for street addresses (off).")
     ] = None,
@@ -77,8 +92,16 @@ def build(
     ] = "WGS-84",
     data_dir: DataDir = Path("var"),
 ) -> None:
-    """Build a release atomically; an unchanged rebuild is skipped."""
-    from lantian.pipeline import BuildInputs, BuildOptions, build_release, demo_inputs
+    """Build a release atomically, reusing every stage whose inputs are unchanged; an
+    unchanged rebuild is skipped. Prints what each stage did."""
+    from lantian.layers.grid import CHINA_GRID
+    from lantian.pipeline import (
+        BuildInputs,
+        BuildOptions,
+        build_release,
+        demo_inputs,
+        observation_files,
+    )
     from lantian.progress import RichProgress
 
     if demo:
@@ -90,7 +113,7 @@ def build(
             title=title,
             title_zh=title_zh,
             stations=tuple(stations),
-            observations=tuple(observations or ()),
+            observations=observation_files(observations or []),
             satellite=tuple(satellite or ()),
             gem_steel=tuple(gem_steel or ()),
             wri_power=tuple(wri_power or ()),
@@ -105,21 +128,48 @@ def build(
         )
     try:
         options = BuildOptions(
-            method="kriging" if method is Method.kriging else "idw",
+            method=method.value,
             geocoder=geocoder,
             geocoder_datum=geocoder_datum,
+            grid=_grid(bbox) if bbox else CHINA_GRID,
+            workers=workers,
+            scheduler=scheduler,
         )
         with RichProgress(console) as progress:
             result = build_release(inputs, options, data_dir, progress)
     except (LantianError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
-    table = Table("step", "seconds", title=f"release {result.release_id}")
-    for step, seconds in result.timings.items():
-        table.add_row(step, f"{seconds:.1f}")
-    console.print(table)
+    console.print(_stage_table(result.release_id, result.stages))
     state = "unchanged, kept" if result.skipped else "built"
     console.print(f"{state}: {result.path}")
+
+
+def _grid(bbox: str) -> GridSpec:
+    from lantian.layers.grid import CHINA_GRID
+
+    try:
+        west, south, east, north = (float(v) for v in bbox.split(","))
+        return CHINA_GRID.subgrid(west, south, east, north)
+    except ValueError as e:
+        raise typer.BadParameter(f"--bbox W,S,E,N inside China's grid: {e}") from None
+
+
+def _stage_table(release_id: str, stages: list[dict[str, Any]]) -> Table:
+    """One row per stage (its runs summed): how many were built and reused, seconds, bytes."""
+    table = Table("stage", "built", "reused", "seconds", "MB", title=f"release {release_id}")
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for run in stages:
+        grouped.setdefault(run["stage"], []).append(run)
+    for stage, runs in grouped.items():
+        built = sum(r["status"] == "built" for r in runs)
+        table.add_row(stage, str(built) if built else "", str(len(runs) - built or ""),
+                      f"{sum(r['seconds'] for r in runs):.1f}",
+                      f"{sum(r['bytes'] for r in runs) / 1e6:.1f}")
+    built_total = sum(r["status"] == "built" for r in stages)
+    table.caption = (f"{built_total} stage runs built, {len(stages) - built_total} reused "
+                     "(each run: manifest.json summary.stages)")
+    return table
 
 
 @app.command()
@@ -275,26 +325,77 @@ def daily_grids(
         daily = daily_means(read_hourly(observations))
         with scale.connect(dask, memory_limit):
             scale.run(scale.station_table(daily, table), grid, out, daily_path=daily_out,
-                      options=Options(method=method.value), chunks=size, min_days=min_days)
+                      options=Options(method="kriging" if method is Method.kriging else "idw"),
+                      chunks=size, min_days=min_days)
     except (LantianError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     console.print(f"{len(daily)} days on {grid.height} × {grid.width} cells → {out}")
 
 
-@app.command()
-def releases(data_dir: DataDir = Path("var")) -> None:
-    """List built releases; the one served by default is marked."""
+releases_app = typer.Typer(help="List and prune built releases.", no_args_is_help=True)
+app.add_typer(releases_app, name="releases")
+
+
+@releases_app.command("list")
+def releases_list(data_dir: DataDir = Path("var")) -> None:
+    """List built releases, oldest first; the one served by default is marked."""
     from lantian.tiles.release import ReleaseStore
 
     store = ReleaseStore(data_dir)
-    current = store.current()
-    table = Table("id", "current", "created", "title", "quarters")
+    current = store.current_id()
+    table = Table(Column("id", no_wrap=True), "current", "created", "title", "quarters")
     for release in store.list_releases():
         m = release.manifest
-        mark = "*" if current is not None and current.id == release.id else ""
+        mark = "*" if current == release.id else ""
         table.add_row(m.id, mark, m.created.isoformat(), m.title, ", ".join(m.quarters))
     console.print(table)
+
+
+@releases_app.command("prune")
+def releases_prune(
+    keep: Annotated[int, typer.Option(min=0, help="How many of the newest releases to keep.")],
+    data_dir: DataDir = Path("var"),
+    dry_run: Annotated[bool, typer.Option(help="Only print what would be removed.")] = False,
+) -> None:
+    """Remove all releases but the newest --keep, the current one and those in releases.keep.
+
+    <data dir>/releases.keep lists release ids to keep, one a line, # starting a comment.
+    """
+    from lantian.tiles.release import ReleaseStore, read_keep_file
+
+    store = ReleaseStore(data_dir)
+    keep_ids = read_keep_file(store.keep_file)
+    known = {r.id for r in store.list_releases()}
+    for rid in sorted(keep_ids - known):
+        console.print(f"[yellow]{store.keep_file} names {rid}, not a release here[/yellow]")
+    gone = store.prunable(keep, keep_ids) if dry_run else store.prune(keep, keep_ids)
+    removed, kept = ("would remove", "would keep") if dry_run else ("removed", "kept")
+    for release in gone:
+        console.print(f"{removed} {release.id} ({release.manifest.created.isoformat()})")
+    console.print(f"{kept} {len(known) - len(gone)} of {len(known)} releases")
+
+
+cache_app = typer.Typer(help="The build cache of stage outputs (<data dir>/cache).",
+                        no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("prune")
+def cache_prune(
+    data_dir: DataDir = Path("var"),
+    dry_run: Annotated[bool, typer.Option(help="List what would go; remove nothing.")] = False,
+) -> None:
+    """Remove cached stage outputs that no release on disk references (prune releases first
+    with `lantian releases prune`)."""
+    from lantian.pipeline.prune import prune_cache
+
+    pruned = prune_cache(data_dir, dry_run=dry_run)
+    for path in pruned.removed:
+        console.print(f"{'would remove' if dry_run else 'removed'} {path}")
+    verb = "would free" if dry_run else "freed"
+    console.print(f"{len(pruned.removed)} cache entries, {verb} {pruned.bytes / 1e6:.1f} MB; "
+                  f"{pruned.kept} kept")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ class SilentProgress:
 
 
 class RichProgress:
-    """Rich progress bars, one per step."""
+    """Rich progress bars, one per running step."""
 
     def __init__(self, console: Console) -> None:
         self._progress = Progress(
@@ -68,5 +68,7 @@ class RichProgress:
         def advance(n: int = 1) -> None:
             self._progress.advance(task, n)
 
-        yield advance
-        self._progress.update(task, completed=total if total is not None else 1, total=total or 1)
+        try:
+            yield advance
+        finally:  # a finished step leaves the screen: the build's stage table sums them up
+            self._progress.remove_task(task)

@@ -20,19 +20,34 @@ from __future__ import annotations
 
 import gzip
 import math
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from lantian.errors import InputError
 from lantian.layers import periods
 
 POLLUTANT = "PM2.5"
+DAY_FILE = re.compile(r"china_sites_(\d{8})")  # the source's own daily files
 _FIXED = ("date", "hour", "type")
 SENTINELS = (999.0, 9999.0, 99999.0, -999.0, -9999.0, -99999.0)
 SENTINEL_COLUMNS = ["code", "file", "row", "value", "count"]
+
+
+@dataclass(frozen=True)
+class HourlyFile:
+    """One observation file read: hourly values (time × station), the 1-based data row of each
+    kept row, and the missing-value codes found (``SENTINEL_COLUMNS``)."""
+
+    path: str
+    values: pd.DataFrame
+    rows: npt.NDArray[np.int64]
+    sentinels: pd.DataFrame
 
 
 def read_hourly(paths: str | Path | Sequence[str | Path]) -> pd.DataFrame:
@@ -47,12 +62,27 @@ def read_hourly(paths: str | Path | Sequence[str | Path]) -> pd.DataFrame:
     files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     if not files:
         raise ValueError("no observation files given")
-    frames = [_read_one(path) for path in files]
-    sentinels = pd.concat([frame.attrs["sentinels"] for frame, _ in frames], ignore_index=True)
-    for frame, _ in frames:
-        frame.attrs.clear()
-    hourly = pd.concat([frame for frame, _ in frames], sort=False)
-    origin = pd.concat([rows for _, rows in frames])
+    return combine([read_file(path) for path in files])
+
+
+def read_file(path: Path) -> HourlyFile:
+    """One file (a day file ``china_sites_YYYYMMDD.csv`` with every pollutant's rows, or a
+    monthly file of PM2.5 rows), checked row by row (see :func:`read_hourly`)."""
+    values, rows = _read_one(Path(path))
+    sentinels = values.attrs.pop("sentinels")
+    values.attrs.clear()
+    return HourlyFile(str(path), values, rows, sentinels)
+
+
+def combine(files: Sequence[HourlyFile]) -> pd.DataFrame:
+    """The hourly frame of several files (see :func:`read_hourly`)."""
+    if not files:
+        raise ValueError("no observation files given")
+    sentinels = pd.concat([f.sentinels for f in files if len(f.sentinels)]
+                          or [pd.DataFrame(columns=SENTINEL_COLUMNS)], ignore_index=True)
+    hourly = pd.concat([f.values for f in files], sort=False)
+    origin = pd.concat([pd.DataFrame({"file": f.path, "row": f.rows}, index=f.values.index)
+                        for f in files])
     hourly = _drop_duplicate_hours(hourly, origin)
     hourly = hourly.sort_index().astype(np.float32)
     hourly.attrs["sentinels"] = _first_per_code(sentinels).to_dict("records")
@@ -81,14 +111,15 @@ def _read_header(path: Path) -> list[str]:
     return [name.strip() for name in line.rstrip("\r\n").split(",")]
 
 
-def _read_one(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One file → (hourly frame, frame of (file, row) for each kept row)."""
+def _read_one(path: Path) -> tuple[pd.DataFrame, npt.NDArray[np.int64]]:
+    """One file → (hourly frame, the data row of each kept row)."""
     header = _read_header(path)
     if tuple(header[:3]) != _FIXED:
         raise InputError(path, f"header must start with date,hour,type, got {header[:3]}")
     codes = header[3:]
     if not codes or any(not code for code in codes):
         raise InputError(path, "header has no or empty station codes")
+    _check_complete(path, header)
     names = [*_FIXED, *_unique_names(codes)]
     dtypes: dict[str, type | str] = {name: str for name in _FIXED}
     try:
@@ -105,9 +136,39 @@ def _read_one(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     values = _merge_duplicate_columns(path, raw[names[3:]].set_axis(index), rows)
     values, sentinels = _blank_sentinels(path, values, rows)
     _check_values(path, values, rows)
-    origin = pd.DataFrame({"file": str(path), "row": rows.to_numpy()}, index=index)
     values.attrs["sentinels"] = sentinels
-    return values, origin
+    return values, rows.to_numpy(np.int64)
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as packed:
+                return packed.read().splitlines()
+        return path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot read (truncated or corrupt?): {exc}") from exc
+
+
+def _check_complete(path: Path, header: list[str]) -> None:
+    """Every data row has the header's number of fields, and a day file
+    (``china_sites_YYYYMMDD``) holds only its own day: a file cut short by a failed download
+    names its last row and the first field it lacks."""
+    lines = [line for line in _lines(path)[1:] if line.strip()]
+    for row, line in enumerate(lines, start=1):
+        count = line.count(",") + 1
+        if count < len(header):
+            raise InputError(path, f"row has {count} of {len(header)} fields (file cut short?)",
+                             row=row, field=header[count])
+        if count > len(header):
+            raise InputError(path, f"row has {count} fields, the header {len(header)}",
+                             row=row, field=header[-1])
+    day = DAY_FILE.fullmatch(path.name.removesuffix(".gz").removesuffix(".csv"))
+    if day is not None:
+        for row, line in enumerate(lines, start=1):
+            if not line.startswith(day.group(1) + ","):
+                raise InputError(path, f"a row of {line.split(',', 1)[0]!r} in the file of day "
+                                 f"{day.group(1)}", row=row, field="date")
 
 
 def _blank_sentinels(

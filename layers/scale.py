@@ -11,12 +11,16 @@ cube. It runs on whatever scheduler is active: dask's threads by default, or a
 
 * :func:`station_table` — ``daily_means`` output + station coordinates → :class:`Stations`.
 * :func:`daily_grids` — the lazy daily cube, variables ``pm25`` and ``pm25_uncertainty``.
-* :func:`quarterly_from_daily` — lazy quarterly means (``time`` = quarter start) with ``n_days``.
+* :func:`period_means` / :func:`quarterly_from_daily` — lazy means over quarters (``2019Q1``)
+  or months (``2019-01``), ``time`` = the period's first day, with ``n_days``.
 * :func:`write` / :func:`run` — store to ``.zarr`` or ``.nc`` chunk by chunk.
-* :func:`connect` — a ``distributed.Client`` for ``"local"``, ``"local:N"`` or a scheduler
-  address (``tcp://host:8786``).
-* :func:`quarter_grids` — one in-memory 2-D grid per quarter in the layers contract (attrs
+* :func:`cluster` — a ``distributed.Client`` on a new ``LocalCluster`` or a running scheduler;
+  :func:`connect` — the same from ``"local"``, ``"local:N"`` or a scheduler address.
+* :func:`quarter_grids` — one in-memory 2-D grid per period in the layers contract (attrs
   ``quarter``, ``method``), for ``writers.write_cog``/``write_cube`` and the tiles.
+* :func:`daily_period_grids` — all of the above for ``lantian build --method daily-idw``: the
+  build's daily means and stations in, the Zarr stores under a directory, one grid per period
+  out.
 
 A chunk's cells are independent of every other chunk's (interpolation reads only stations), so
 chunks never exchange data and the result does not depend on the chunking.
@@ -25,11 +29,11 @@ chunks never exchange data and the result does not depend on the chunking.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dask
 import dask.array as da
@@ -41,7 +45,14 @@ from dask.array.core import PerformanceWarning
 
 from lantian.layers.grid import UNITS, GridSpec
 from lantian.layers.interpolate import MIN_STATIONS, Options, interpolate
-from lantian.layers.periods import format_quarter, quarter_of
+from lantian.layers.periods import month_bounds, quarter_bounds, quarter_of
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+VARIABLES = ("pm25", "pm25_uncertainty")
+DAILY_ZARR = "daily.zarr"  # daily_period_grids' stores under its zarr_dir
+PERIODS_ZARR = "periods.zarr"
 
 
 @dataclass(frozen=True)
@@ -98,12 +109,19 @@ def daily_grids(
     grid: GridSpec,
     options: Options | None = None,
     chunks: Chunks | None = None,
+    *,
+    mask: npt.NDArray[np.bool_] | None = None,
 ) -> xr.Dataset:
     """The lazy daily cube ``(time, lat, lon)``: ``pm25`` and ``pm25_uncertainty`` (float32,
     µg/m³, NaN = no data), one dask chunk per ``chunks`` window. A day with fewer than three
-    stations is all NaN."""
+    stations is all NaN, and so are cells outside ``mask`` (of ``grid.shape``, as in
+    ``interpolate``); a chunk with no cell inside it is not interpolated at all."""
     opts = options or Options()
     size = chunks or Chunks()
+    if mask is not None and mask.shape != grid.shape:
+        raise ValueError(f"mask shape {mask.shape} is not the grid's {grid.shape}")
+    inside = (da.ones(grid.shape, bool, chunks=(size.lat, size.lon)) if mask is None
+              else da.from_array(mask, chunks=(size.lat, size.lon)))
     values = da.from_array(stations.values, chunks=(size.time, -1))
     coords = da.from_array(np.column_stack([stations.lon, stations.lat]), chunks=-1)
     days = da.from_array(stations.dates.to_numpy("datetime64[ns]"), chunks=size.time)
@@ -113,13 +131,13 @@ def daily_grids(
         warnings.simplefilter("ignore", PerformanceWarning)
         both = da.blockwise(
             _block, "btyx",
-            values, "ts", coords, "sc", days, "t", lats, "y", lons, "x",
+            values, "ts", coords, "sc", days, "t", lats, "y", lons, "x", inside, "yx",
             new_axes={"b": 2}, concatenate=True, dtype=np.float32,
             meta=np.empty((0, 0, 0, 0), np.float32),
             grid=grid, options=opts,
         )
     dims = ("time", "lat", "lon")
-    method = f"daily {opts.method}"
+    method = f"daily-{opts.method}"
     return xr.Dataset(
         {
             "pm25": (dims, both[0], {"units": UNITS, "long_name": "daily mean PM2.5"}),
@@ -138,13 +156,15 @@ def _block(
     days: npt.NDArray[np.datetime64],
     lats: npt.NDArray[np.float64],
     lons: npt.NDArray[np.float64],
+    inside: npt.NDArray[np.bool_],
     *,
     grid: GridSpec,
     options: Options,
 ) -> npt.NDArray[np.float32]:
-    """One chunk: ``interpolate`` each day's stations onto the chunk's window of ``grid``."""
+    """One chunk: ``interpolate`` each day's stations onto the cells of the chunk's window of
+    ``grid`` that are ``inside`` the mask."""
     out = np.full((2, len(days), len(lats), len(lons)), np.nan, np.float32)
-    if not (len(days) and len(lats) and len(lons)):
+    if not (len(days) and inside.any()):
         return out
     half = grid.res / 2  # the sub-grid whose cell centres are lats × lons
     window = grid.subgrid(lons[0] - half, lats[-1] - half, lons[-1] + half, lats[0] + half)
@@ -154,33 +174,51 @@ def _block(
         if len(distinct) < MIN_STATIONS:
             continue
         ds = interpolate(coords[ok, 0], coords[ok, 1], values[i, ok], window, quarter_of(day),
-                         options).dataset
+                         options, mask=None if inside.all() else inside).dataset
         out[0, i] = ds["pm25"].to_numpy()
         out[1, i] = ds["pm25_uncertainty"].to_numpy()
     return out
 
 
-def quarterly_from_daily(daily: xr.Dataset, min_days: int = 1) -> xr.Dataset:
-    """Lazy quarterly means of a daily cube: ``time`` = quarter start, ``quarter`` label,
-    ``pm25`` = mean of the cell's days with a value, ``pm25_uncertainty`` = mean of those days'
-    uncertainty (a typical daily spread, not the error of the mean), ``n_days`` = how many
-    days had a value. Cells with fewer than ``min_days`` days are NaN."""
-    grids = daily[["pm25", "pm25_uncertainty"]]
-    means = grids.resample(time="QS").mean()
-    n_days = grids["pm25"].notnull().resample(time="QS").sum().astype(np.int16)
-    enough = n_days >= min_days
-    out = means.where(enough)
-    out["n_days"] = n_days
+def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First day of a quarter (``2019Q1``) or a month (``2019-01``) and of the next one."""
+    return month_bounds(period) if "-" in period else quarter_bounds(period)
+
+
+def period_means(daily: xr.Dataset, periods: Sequence[str], min_days: int = 1) -> xr.Dataset:
+    """Lazy means of a daily cube over each of ``periods`` (quarters or months): ``time`` = the
+    period's first day, ``quarter`` = its label, ``pm25`` = mean of the cell's days with a value,
+    ``pm25_uncertainty`` = mean of those days' uncertainty (a typical daily spread, not the
+    error of the mean), ``n_days`` = how many days had a value. Cells with fewer than
+    ``min_days`` days are NaN. Means are summed in float64 and stored as float32."""
+    days = pd.DatetimeIndex(daily["time"].to_numpy())
+    means = []
+    for period in periods:
+        start, end = period_bounds(period)
+        within = (days >= start) & (days < end)
+        if not within.any():
+            raise ValueError(f"no day of {period} in the daily grids")
+        one = daily[list(VARIABLES)].isel(time=within)
+        n_days = one["pm25"].notnull().sum("time").astype(np.int16)
+        mean = one.astype(np.float64).mean("time").astype(np.float32).where(n_days >= min_days)
+        means.append(mean.assign(n_days=n_days))
+    out = xr.concat(means, dim="time").assign_coords(
+        time=np.array([period_bounds(p)[0] for p in periods], "datetime64[ns]"),
+        quarter=("time", np.array(periods, object)),  # object: a stable Zarr v3 string dtype
+    )
     out["n_days"].attrs = {"long_name": "days with a daily value", "units": "1"}
-    out["pm25"].attrs = {"units": UNITS, "long_name": "quarterly mean of daily PM2.5",
+    out["pm25"].attrs = {"units": UNITS, "long_name": "period mean of daily PM2.5",
                          "cell_methods": "time: mean"}
     out["pm25_uncertainty"].attrs = {"units": UNITS,
-                                     "long_name": "quarterly mean of daily PM2.5 uncertainty"}
-    starts = pd.DatetimeIndex(out["time"].to_numpy())
-    labels = np.array([format_quarter(t.year, t.quarter) for t in starts], object)
-    out = out.assign_coords(quarter=("time", labels))  # object: a stable Zarr v3 string dtype
+                                     "long_name": "period mean of daily PM2.5 uncertainty"}
     out.attrs = {**daily.attrs, "min_days": min_days}
     return out
+
+
+def quarterly_from_daily(daily: xr.Dataset, min_days: int = 1) -> xr.Dataset:
+    """:func:`period_means` over every quarter with a day in ``daily``."""
+    days = pd.DatetimeIndex(daily["time"].to_numpy())
+    return period_means(daily, sorted({quarter_of(day) for day in days}), min_days)
 
 
 def write(ds: xr.Dataset, path: Path | str, *, compute: bool = True) -> Any:
@@ -222,48 +260,123 @@ def run(
     options: Options | None = None,
     chunks: Chunks | None = None,
     min_days: int = 1,
+    periods: Sequence[str] | None = None,
+    mask: npt.NDArray[np.bool_] | None = None,
 ) -> xr.Dataset:
-    """Daily grids → quarterly means → ``quarterly_path`` (and the daily cube to
-    ``daily_path`` when given), in one dask computation so each daily chunk is interpolated
-    once. Returns the lazy daily cube."""
-    daily = daily_grids(stations, grid, options, chunks)
-    quarterly = quarterly_from_daily(daily, min_days)
-    writes = [write(quarterly, quarterly_path, compute=False)]
+    """Daily grids → means over ``periods`` (default: every quarter of the days) →
+    ``quarterly_path`` (and the daily cube to ``daily_path`` when given), in one dask
+    computation so each daily chunk is interpolated once. Returns the lazy daily cube."""
+    daily = daily_grids(stations, grid, options, chunks, mask=mask)
+    means = (quarterly_from_daily(daily, min_days) if periods is None
+             else period_means(daily, periods, min_days))
+    writes = [write(means, quarterly_path, compute=False)]
     if daily_path is not None:
         writes.append(write(daily, daily_path, compute=False))
-    dask.compute(*writes)
+    with warnings.catch_warnings():  # the station table and the mask ride in the graph, once
+        warnings.filterwarnings("ignore", "Sending large graph", UserWarning)
+        dask.compute(*writes)
     return daily
 
 
 def quarter_grids(quarterly: xr.Dataset) -> Iterator[xr.Dataset]:
-    """One in-memory 2-D grid per quarter (``pm25``, ``pm25_uncertainty``, ``n_days``; attrs
-    ``quarter``, ``method``, ``n_stations``) — the layers contract of a quarterly grid, for
+    """One in-memory 2-D grid per period of :func:`period_means` (``pm25``,
+    ``pm25_uncertainty``, ``n_days``; attrs ``quarter`` = the period's label, ``method``,
+    ``n_stations``, ``min_days``; no encodings) — the layers contract of a quarterly grid, for
     ``writers.write_cog``/``write_cube`` and ``tiles.raster``."""
     for i in range(quarterly.sizes["time"]):
         one = quarterly.isel(time=i).compute()
         quarter = str(one["quarter"].item())
-        yield one.drop_vars(["time", "quarter"]).assign_attrs(
+        one = one.drop_vars(["time", "quarter"]).assign_attrs(
             quarter=quarter, method=str(quarterly.attrs.get("method", "")),
             n_stations=int(quarterly.attrs.get("n_stations", 0)),
         )
+        for name in one.variables:
+            one[name].encoding = {}  # the store's chunks and codecs would bind other writers
+        yield one
+
+
+def daily_period_grids(
+    daily: pd.DataFrame,
+    stations: pd.DataFrame,
+    grid: GridSpec,
+    periods: Sequence[str],
+    zarr_dir: Path,
+    *,
+    options: Options,
+    mask: npt.NDArray[np.bool_] | None = None,
+    chunks: Chunks = Chunks(),
+    min_days: int = 1,
+) -> list[xr.Dataset]:
+    """One grid per period (quarter ``2019Q1`` or month ``2019-01``) as the mean of daily
+    grids, on whatever dask scheduler is active (a ``distributed.Client``, e.g. :func:`cluster`).
+
+    ``daily`` is ``observations.daily_means`` output (date × station code), ``stations`` has
+    ``code, lon, lat, status`` (only ``ok`` rows are used). Every day of the periods is
+    interpolated with ``options`` over the cells of ``mask``; the daily cube goes to
+    ``zarr_dir/daily.zarr`` and the period means (with ``n_days``) to ``zarr_dir/periods.zarr``.
+    Each returned grid is laid out like ``interpolate(...).dataset``: ``pm25`` and
+    ``pm25_uncertainty`` (float32, NaN where fewer than ``min_days`` days had a value), attrs
+    ``quarter`` (the period's label), ``method`` (``daily-idw`` with IDW options),
+    ``n_stations`` (stations with a value on a day of the period) and ``min_days``; no ``cv_*``
+    attrs (no cross-validation of period means of daily grids is made). ValueError when there is
+    no period, a period has no day in ``daily`` or fewer than 3 stations have values at all."""
+    if not periods:
+        raise ValueError("no period to grid")
+    dates = pd.DatetimeIndex(daily.index).normalize()
+    within = np.zeros(len(dates), bool)
+    for period in periods:
+        start, end = period_bounds(period)
+        within |= (dates >= start) & (dates < end)
+    table = station_table(daily[within].sort_index(), stations)
+    zarr_dir.mkdir(parents=True, exist_ok=True)
+    run(table, grid, zarr_dir / PERIODS_ZARR, daily_path=zarr_dir / DAILY_ZARR,
+        options=options, chunks=chunks, min_days=min_days, periods=periods, mask=mask)
+    stored = xr.open_zarr(zarr_dir / PERIODS_ZARR, consolidated=False)
+    return [one[list(VARIABLES)].assign_attrs(
+                n_stations=_stations_reporting(table, one.attrs["quarter"]))
+            for one in quarter_grids(stored)]
+
+
+def _stations_reporting(table: Stations, period: str) -> int:
+    """How many of ``table``'s stations have a value on a day of ``period``."""
+    start, end = period_bounds(period)
+    within = (table.dates >= start) & (table.dates < end)
+    return int(np.isfinite(table.values[within]).any(axis=0).sum())
 
 
 @contextmanager
-def connect(scheduler: str | None, memory_limit: str = "auto") -> Iterator[Any]:
+def cluster(
+    workers: int | None, scheduler: str | None, *, memory_limit: str = "auto"
+) -> Iterator[Client]:
+    """A ``distributed.Client`` for the enclosed dask computations, closed on exit: connected
+    to the running scheduler at ``scheduler`` (``tcp://host:8786``), else to a new
+    ``LocalCluster`` of ``workers`` (default 2) one-thread worker processes of
+    ``memory_limit`` each. ValueError when both are given (a remote cluster has its own)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        if workers is not None:
+            raise ValueError("workers is for a local cluster, not a scheduler at " + scheduler)
+        with Client(scheduler) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
+                      memory_limit=memory_limit, dashboard_address=":0") as local, \
+            Client(local) as client:
+        yield client
+
+
+@contextmanager
+def connect(scheduler: str | None, memory_limit: str = "auto") -> Iterator[Client | None]:
     """Run the enclosed dask computations on a cluster: ``None`` = dask's local threads (no
     cluster), ``"local"`` / ``"local:N"`` = a ``LocalCluster`` of N (default 2) one-thread
     worker processes, anything else = the address of a running scheduler."""
     if scheduler is None:
         yield None
-        return
-    from distributed import Client, LocalCluster
-
-    if scheduler == "local" or scheduler.startswith("local:"):
-        workers = int(scheduler.partition(":")[2] or 2)
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          memory_limit=memory_limit, dashboard_address=":0") as cluster, \
-                Client(cluster) as client:
+    elif scheduler == "local" or scheduler.startswith("local:"):
+        with cluster(int(scheduler.partition(":")[2] or 2), None,
+                     memory_limit=memory_limit) as client:
             yield client
     else:
-        with Client(scheduler) as client:
+        with cluster(None, scheduler) as client:
             yield client

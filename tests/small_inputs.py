@@ -113,12 +113,8 @@ def write_inputs(folder: Path) -> BuildInputs:
 
 def build(inputs: BuildInputs, data_dir: Path, options: BuildOptions | None = None) -> BuildResult:
     """``build_release`` on the small grid."""
-    saved = pipeline.CHINA_GRID
-    pipeline.CHINA_GRID = SMALL_GRID
-    try:
-        return pipeline.build_release(inputs, options or BuildOptions(), data_dir)
-    finally:
-        pipeline.CHINA_GRID = saved
+    return pipeline.build_release(inputs, replace(options or BuildOptions(), grid=SMALL_GRID),
+                                  data_dir)
 
 
 def pause_before(target: str, marker: Path) -> None:

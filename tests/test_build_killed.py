@@ -27,6 +27,7 @@ from PIL import Image
 from pmtiles.reader import MmapSource, Reader, all_tiles
 from pmtiles.tile import Compression, TileType
 
+from lantian.pipeline.cache import StageCache
 from lantian.server.app import create_app
 from lantian.settings import Settings
 from lantian.tiles.pmtiles_io import validate_archive
@@ -145,16 +146,23 @@ class KillPoint:
 
 
 KILL_POINTS = [
-    pytest.param(KillPoint(_tmp_has()), id="temp-dir-created"),
-    pytest.param(KillPoint(_tmp_has("tiles", "pm25_2019Q1.pmtiles")), id="writing-pmtiles"),
-    pytest.param(KillPoint(_tmp_has("records", "violations.csv")), id="tippecanoe-running"),
-    pytest.param(KillPoint(_after(2.5)), id="after-2.5s"),
-    pytest.param(KillPoint(pause="lantian.pipeline:build_basemap", cold=True),
+    pytest.param(KillPoint(_tmp_has(), cold=True), id="temp-dir-created"),
+    pytest.param(KillPoint(pause="lantian.pipeline.observations:read_file", cold=True),
+                 id="reading-observations"),
+    pytest.param(KillPoint(_cache_has("stages/grid/.tmp-*/release/pm25/*.tif"), cold=True),
+                 id="writing-grid"),
+    pytest.param(KillPoint(_cache_has("stages/raster_tiles/.tmp-*/release/tiles/*"), cold=True),
+                 id="writing-pmtiles"),
+    pytest.param(KillPoint(_cache_has("stages/enterprise_tiles/.tmp-*"), cold=True),
+                 id="tippecanoe-running"),
+    pytest.param(KillPoint(_after(2.5), cold=True), id="after-2.5s"),
+    pytest.param(KillPoint(pause="lantian.pipeline.build:build_basemap", cold=True),
                  id="building-basemap"),
     pytest.param(KillPoint(_cache_has("boundaries-*"), cold=True), id="deriving-boundaries"),
-    pytest.param(KillPoint(pause="lantian.pipeline:build_station_tiles"),
+    pytest.param(KillPoint(pause="lantian.pipeline.grids:build_station_tiles", cold=True),
                  id="between-archives"),
-    pytest.param(KillPoint(pause="lantian.pipeline:write_catalog"), id="before-catalog"),
+    pytest.param(KillPoint(pause="lantian.pipeline.build:_link_entry"), id="linking-entries"),
+    pytest.param(KillPoint(pause="lantian.pipeline.build:write_catalog"), id="before-catalog"),
     pytest.param(KillPoint(pause="lantian.tiles.release:ReleaseStore._move_into_place"),
                  id="manifest-written-not-moved"),
     pytest.param(KillPoint(pause="lantian.tiles.release:ReleaseStore.activate", complete=True),
@@ -209,8 +217,14 @@ def test_killed_build_leaves_served_release_and_rerun_completes(
             "tiles/enterprises.pmtiles", "tiles/boundaries.pmtiles"} <= set(archives)
     for archive in archives:
         check_archive(new / archive)
-    for cached in (data_dir / "cache").glob("basemap-*.pmtiles"):  # none half-made
-        check_archive(cached)
+    cache = StageCache(data_dir / "cache" / "stages")  # every entry whole, by its digests
+    entries = cache.entries()
+    assert {"grid", "raster_tiles", "basemap", "enterprise_tiles"} <= {e.stage for e in entries}
+    for entry in entries:
+        assert cache.get(entry.stage, entry.key) == entry
+        for name in entry.files:
+            if name.endswith(".pmtiles"):
+                check_archive(entry.path / name)
     assert not _temp_dirs(data_dir) and not list(data_dir.glob(".tmp-*"))
     verify_release(previous, checksums=True)
     _serves(data_dir, new_id)
@@ -229,7 +243,7 @@ def test_half_written_release_directory_is_replaced(served: Path, tmp_path: Path
     from lantian.tiles.release import release_id
 
     inputs = replace(inputs, title=TITLE)
-    rid = release_id(inputs_digest(inputs, BuildOptions()))
+    rid = release_id(inputs_digest(inputs, BuildOptions(grid=small.SMALL_GRID)))
     partial = data_dir / "releases" / rid
     (partial / "tiles").mkdir(parents=True)
     (partial / "tiles" / "pm25_2019Q1.pmtiles").write_bytes(b"PMTiles\x03" + b"\0" * 50)

@@ -27,7 +27,6 @@ from PIL import Image
 from pmtiles.reader import MemorySource, Reader, all_tiles
 from pmtiles.tile import Compression, TileType
 
-from lantian import pipeline
 from lantian.layers.grid import CHINA_GRID
 from lantian.layers.periods import quarter_bounds
 from lantian.pipeline import BuildOptions, build_release, demo_inputs
@@ -47,9 +46,8 @@ def small_release(tmp_path_factory: pytest.TempPathFactory, build_cache: Path) -
     months = tuple(p for p in demo.observations if p.name.removesuffix(".csv.gz")[-2:] <= "06")
     data_dir = tmp_path_factory.mktemp("small")
     (data_dir / "cache").symlink_to(build_cache)  # the session's boundaries and basemap
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pipeline, "CHINA_GRID", SMALL_GRID)
-        return build_release(replace(demo, observations=months), BuildOptions(), data_dir).path
+    return build_release(replace(demo, observations=months), BuildOptions(grid=SMALL_GRID),
+                         data_dir).path
 
 
 @pytest.fixture(scope="module", params=["small", pytest.param("demo", marks=pytest.mark.slow)])

