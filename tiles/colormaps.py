@@ -58,9 +58,12 @@ class Colormap:
 
     def classify(self, values: npt.ArrayLike) -> npt.NDArray[np.uint8]:
         """Class index per value (values below the first bound fall in class 0); NaN → 255."""
-        data = np.asarray(values, dtype=np.float64)
-        uppers = np.array([c.upper for c in self.classes[:-1]], dtype=np.float64)
-        index = np.searchsorted(uppers, data, side="right").astype(np.uint8)
+        data = np.asarray(values)
+        if data.dtype.kind != "f":
+            data = data.astype(np.float64)
+        index = np.zeros(data.shape, dtype=np.uint8)
+        for upper in (c.upper for c in self.classes[:-1] if c.upper is not None):
+            index += data >= _bound(upper, data.dtype)
         index[~np.isfinite(data)] = NODATA_CLASS
         return index
 
@@ -84,6 +87,13 @@ class Colormap:
                 for i, c in enumerate(self.classes)
             ],
         }
+
+
+def _bound(value: float, dtype: np.dtype[Any]) -> np.floating[Any]:
+    """A class bound in the data's own float type when exact there (comparisons then run in
+    that type, three times faster for float32), else in float64."""
+    exact = dtype.type(value)
+    return exact if exact == value else np.float64(value)
 
 
 def class_rgba(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -15,6 +16,25 @@ def test_classify_uses_half_open_classes_and_nodata() -> None:
     assert classes.dtype == np.uint8
     nodata = get_colormap("pm25").classify(np.array([[np.nan, np.inf], [1.0, np.nan]]))
     assert nodata.tolist() == [[NODATA_CLASS, NODATA_CLASS], [0, NODATA_CLASS]]
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.1])
+def test_classify_float32_values_against_float64_bounds(shift: float) -> None:
+    """Float32 values at and beside every bound fall where float64 comparisons put them, also
+    for bounds a float32 cannot hold (15.1, 35.1…: float32(35.1) < 35.1)."""
+    scale = get_colormap("pm25")
+    shifted = dataclasses.replace(scale, classes=tuple(
+        dataclasses.replace(c, upper=None if c.upper is None else c.upper + shift)
+        for c in scale.classes))
+    uppers = np.array([c.upper for c in shifted.classes[:-1]], dtype=np.float64)
+    assert shift == 0 or (uppers.astype(np.float32) < uppers).any()
+    at = uppers.astype(np.float32)
+    values = np.concatenate([at, np.nextafter(at, np.float32(-np.inf)),
+                             np.nextafter(at, np.float32(np.inf)), [np.nan, np.inf]])
+    expected = np.searchsorted(uppers, values.astype(np.float64), side="right")
+    expected[~np.isfinite(values)] = NODATA_CLASS
+    assert shifted.classify(values).tolist() == expected.tolist()
+    assert shifted.classify(values.astype(np.float64)).tolist() == expected.tolist()
 
 
 @pytest.mark.parametrize("name", ["pm25", "pm25-cb"])

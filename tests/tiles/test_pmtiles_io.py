@@ -109,3 +109,13 @@ def test_raster_archive_carries_colormap_and_zooms(small_grid: xr.Dataset, tmp_p
     metadata = Reader(MemorySource(path.read_bytes())).metadata()
     assert metadata["colormap"] == colormap.to_json()
     assert metadata["name"] == "PM2.5 2019Q1" and metadata["maxzoom"] == 7
+
+
+def test_raster_archive_bytes_are_stable(small_grid: xr.Dataset) -> None:
+    def build() -> bytes:
+        out = io.BytesIO()
+        write_raster_pmtiles(out, grid_from_dataset(small_grid), get_colormap("pm25"),
+                             name="PM2.5 2019Q1", description="synthetic", attribution="lantian")
+        return out.getvalue()
+
+    assert build() == build()
