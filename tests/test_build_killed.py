@@ -82,11 +82,6 @@ def _tmp_has(*parts: str) -> Callable[[Path], bool]:
     return reached
 
 
-def _after(seconds: float) -> Callable[[Path], bool]:
-    start = time.monotonic()
-    return lambda data_dir: bool(_temp_dirs(data_dir)) and time.monotonic() - start > seconds
-
-
 def _kill_when(process: subprocess.Popen[bytes], data_dir: Path,
                reached: Callable[[Path], bool], timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
@@ -146,7 +141,7 @@ class KillPoint:
 
 
 KILL_POINTS = [
-    pytest.param(KillPoint(_tmp_has(), cold=True), id="temp-dir-created"),
+    pytest.param(KillPoint(_tmp_has()), id="temp-dir-created"),
     pytest.param(KillPoint(pause="lantian.pipeline.observations:read_file", cold=True),
                  id="reading-observations"),
     pytest.param(KillPoint(_cache_has("stages/grid/.tmp-*/release/pm25/*.tif"), cold=True),
@@ -155,7 +150,6 @@ KILL_POINTS = [
                  id="writing-pmtiles"),
     pytest.param(KillPoint(_cache_has("stages/enterprise_tiles/.tmp-*"), cold=True),
                  id="tippecanoe-running"),
-    pytest.param(KillPoint(_after(2.5), cold=True), id="after-2.5s"),
     pytest.param(KillPoint(pause="lantian.pipeline.build:build_basemap", cold=True),
                  id="building-basemap"),
     pytest.param(KillPoint(_cache_has("boundaries-*"), cold=True), id="deriving-boundaries"),

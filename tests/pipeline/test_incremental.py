@@ -21,6 +21,11 @@ EXPECTED_BUILT = {
     ("facts", ""), ("enterprise_tiles", ""), ("station_tiles", ""), ("sparse_tiles", ""),
     ("statistics", ""), ("station_tables", ""), ("catalog", ""),
 }
+# Of those, the ones no other build of the session shares (they depend on this test's grid);
+# the others may come from the session's cache, which other demo builds fill too.
+GRID_BOUND = {("grid", "2019Q4"), ("raster_tiles", "pm25 2019Q4"),
+              ("raster_tiles", "pm25-cb 2019Q4"), ("cube", ""), ("facts", ""),
+              ("enterprise_tiles", ""), ("station_tables", ""), ("catalog", "")}
 
 
 def test_adding_december_rebuilds_only_what_it_touches(tmp_path: Path, build_cache: Path) -> None:
@@ -43,7 +48,7 @@ def test_adding_december_rebuilds_only_what_it_touches(tmp_path: Path, build_cac
     second = build_release(replace(demo, observations=observation_files([folder])), options,
                            data_dir)
     built = {(r["stage"], r["label"]) for r in second.stages if r["status"] == "built"}
-    assert built == EXPECTED_BUILT
+    assert GRID_BOUND <= built <= EXPECTED_BUILT
     reused = {(r["stage"], r["label"]) for r in second.stages if r["status"] == "reused"}
     assert {("observations", p.name) for p in demo.observations if p.name != DECEMBER} <= reused
     assert {("grid", q) for q in ("2019Q1", "2019Q2", "2019Q3")} <= reused
