@@ -71,6 +71,7 @@ def test_cube_is_cf(grids: list[xr.Dataset], tmp_path: Path) -> None:
     path = write_cube(grids, tmp_path / "pm25_quarterly.nc", title="t", source="CNEMC")
     with xr.open_dataset(path) as cube:
         assert cube["pm25"].dims == ("time", "lat", "lon")
+        assert cube["pm25"].encoding["chunksizes"] == (1, 300, 300)  # a chunk per period
         assert cube["pm25"].attrs["standard_name"] == STANDARD_NAME
         assert cube["pm25"].attrs["units"] == "ug m-3"
         assert cube["pm25"].attrs["grid_mapping"] == "crs"
