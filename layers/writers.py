@@ -47,6 +47,8 @@ def write_cog(ds: xr.Dataset, directory: Path) -> Path:
         "driver": "COG", "width": data.shape[2], "height": data.shape[1], "count": 2,
         "dtype": "float32", "crs": WGS84, "transform": grid_transform(ds), "nodata": np.nan,
         "compress": "DEFLATE", "predictor": 3, "overviews": "AUTO", "blocksize": 256,
+        # overviews hold means (GDAL's default, cubic, rings and compresses worse: 26 → 20 MB)
+        "resampling": "average",
     }
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data)

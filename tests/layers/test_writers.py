@@ -60,6 +60,19 @@ def test_cog_round_trip_and_station_pixel(
     assert values[0, row, col] == pytest.approx(value, abs=8.0)
 
 
+def test_cog_overviews_hold_means(grids: list[xr.Dataset], tmp_path: Path) -> None:
+    path = write_cog(grids[0], tmp_path)
+    with rasterio.open(path) as src:
+        full = src.read(1)
+    with rasterio.open(path, overview_level=0) as half:
+        overview = half.read(1)
+    blocks = full[: overview.shape[0] * 2, : overview.shape[1] * 2].reshape(
+        overview.shape[0], 2, overview.shape[1], 2)
+    whole = np.isfinite(blocks).all(axis=(1, 3))
+    assert whole.sum() > 1000
+    np.testing.assert_allclose(overview[whole], blocks.mean(axis=(1, 3))[whole], atol=1e-4)
+
+
 def test_cog_keeps_nan(grids: list[xr.Dataset], tmp_path: Path) -> None:
     with rasterio.open(write_cog(grids[1], tmp_path)) as src:
         band = src.read(1)
