@@ -74,6 +74,8 @@ def test_pipeline_cases(release) -> None:
     assert raster["tiles"] > 0
     vector = pipeline.case_vector(n=200)
     assert vector["tiles"] > 0
+    before = pipeline.case_vector(n=200, impl="before")
+    assert before["tiles_sha256"] == vector["tiles_sha256"]  # the same tiles, built faster
     ondemand = pipeline.case_ondemand(str(release.root), None, "2,3", 2)
     assert [r["zoom"] for r in ondemand["zooms"]] == [2, 3]
     report = {"interp_grid": [{**interp, "peak_rss_mb": 1.0}], "raster": [
@@ -96,3 +98,21 @@ def test_basemap_case(tmp_path: Path) -> None:
     result = pipeline.case_basemap(str(source))
     assert result["units"]["provinces"] == 1 and result["basemap_bytes"] > 0
     assert "basemap" in pipeline.summary({"basemap": {**result, "peak_rss_mb": 1.0}})
+
+
+def test_daily_case() -> None:
+    pipeline = _load("pipeline")
+    result = pipeline.case_daily(res=1.0, days=2, stations=30, workers=1, country=False)
+    assert result["cells"] == 62 * 36 and result["days"] == 2
+    assert result["daily_zarr_bytes"] > 0 and result["periods_zarr_bytes"] > 0
+    assert "daily IDW on Dask" in pipeline.summary({"daily": {**result, "peak_rss_mb": 1.0}})
+
+
+def test_interp_before_and_after() -> None:
+    pipeline = _load("pipeline")
+    rows = [{**pipeline.case_interp(res=2.0, stations=30, method="idw", impl=impl),
+             "peak_rss_mb": 1.0} for impl in pipeline.IMPLS]
+    assert [r["impl"] for r in rows] == ["before", "after"]
+    assert rows[0]["grids_sha256"] == rows[1]["grids_sha256"]  # the same grids
+    text = pipeline.summary({"interp_grid": rows})
+    assert "before ÷ after" in text and "| yes |" in text
