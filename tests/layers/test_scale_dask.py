@@ -5,6 +5,7 @@ All station data here is SYNTHETIC (random values at random points), made up for
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from pathlib import Path
@@ -207,22 +208,22 @@ def _worker_metrics(client: Client) -> dict[str, dict]:
 
 @pytest.mark.slow
 def test_a_cube_larger_than_worker_memory_streams_to_zarr(tmp_path: Path) -> None:
-    """Two worker processes with a 450 MB memory limit each (the limit covers the whole
-    process, ~230-300 MB of which is Python with numpy/pandas/xarray/scipy/distributed) build a
-    ~590 MB daily cube (two float32 variables, 365 days × 450 × 450 cells) and its
-    quarterly means, written to Zarr chunk by chunk.
+    """Two worker processes with a 600 MB memory limit each (the limit covers the whole
+    process, ~330-400 MB of which is Python with numpy/pandas/xarray/scipy/distributed and the
+    numba IDW kernel) build a ~920 MB daily cube (two float32 variables, 365 days × 560 × 560
+    cells) and its quarterly means, written to Zarr chunk by chunk.
 
-    With distributed's default thresholds a 400 MB limit deadlocks: the workers' unmanaged
-    memory (the runtime, ~300 MiB after a while) sits above the 80 % pause threshold, so both
-    pause and never resume. Here spilling by managed size is off (the data held is a few MB),
-    workers pause at 90 % and are killed at 98 %."""
-    grid = GridSpec(110.0, 30.0, 114.5, 34.5, 0.01)
+    With distributed's default thresholds a limit near the runtime's size deadlocks: the
+    workers' unmanaged memory sits above the 80 % pause threshold, so both pause and never
+    resume (450 MB did, once numba came in). Here spilling by managed size is off (the data
+    held is a few MB), workers pause at 90 % and are killed at 98 %."""
+    grid = GridSpec(110.0, 30.0, 115.6, 35.6, 0.01)
     days = pd.date_range("2019-01-01", "2019-12-31", freq="D")
     daily, stations = synthetic(days, 24, grid, missing=0.1, seed=7)
     cube_bytes = 2 * 4 * len(days) * grid.height * grid.width
-    limit = 450e6
+    limit = 600e6
     assert cube_bytes > 1.3 * limit
-    chunks = scale.Chunks(time=31, lat=225, lon=225)  # 2 × 31 × 225 × 225 × 4 B = 12.6 MB
+    chunks = scale.Chunks(time=31, lat=280, lon=280)  # 2 × 31 × 280 × 280 × 4 B = 19.4 MB
     memory = {"distributed.worker.memory.target": False, "distributed.worker.memory.spill": 0.85,
               "distributed.worker.memory.pause": 0.9, "distributed.worker.memory.terminate": 0.98}
 
@@ -235,7 +236,9 @@ def test_a_cube_larger_than_worker_memory_streams_to_zarr(tmp_path: Path) -> Non
         sampler = MemorySampler()
         with sampler.sample("run", interval=0.25):
             cube = scale.run(scale.station_table(daily, stations), grid, tmp_path / "q.zarr",
-                             daily_path=tmp_path / "d.zarr", options=Options(k=4),
+                             daily_path=tmp_path / "d.zarr",
+                             options=Options(k=4, max_distance_km=math.inf,
+                                             search_radius_km=math.inf),
                              chunks=chunks)
         peak_cluster = float(sampler.to_pandas().max().iloc[0])
         metrics = _worker_metrics(client)
@@ -252,7 +255,7 @@ def test_a_cube_larger_than_worker_memory_streams_to_zarr(tmp_path: Path) -> Non
     assert max(per_worker.values()) < limit
     assert peak_cluster < 2 * limit  # the workers together: sampled every 0.25 s
     stored = xr.open_zarr(tmp_path / "d.zarr", consolidated=False)
-    assert stored["pm25"].shape == (365, 450, 450)
+    assert stored["pm25"].shape == (365, 560, 560)
     assert np.isfinite(stored["pm25"].isel(time=200).to_numpy()).all()
     quarterly = xr.open_zarr(tmp_path / "q.zarr", consolidated=False)
     assert list(quarterly["quarter"].to_numpy()) == ["2019Q1", "2019Q2", "2019Q3", "2019Q4"]
