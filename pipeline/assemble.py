@@ -35,7 +35,7 @@ from lantian.pipeline.grids import (
 )
 from lantian.pipeline.inputs import SOURCES, BuildInputs, BuildOptions
 from lantian.pipeline.observations import StationData, station_data
-from lantian.pipeline.stages import Runner, frame_digest, stage_key
+from lantian.pipeline.stages import Runner, frame_digest, stage_key, stage_totals
 from lantian.tiles.basemap import BASEMAP_LAYERS, BASEMAP_MAXZOOM, build_basemap
 from lantian.tiles.colormaps import COLORMAPS, UNITS
 from lantian.tiles.manifest import Layer, ReleaseContent, VectorLayer
@@ -105,7 +105,7 @@ def assemble(
     runner.record("catalog", "", "built", time.perf_counter() - started,
                   _bytes(tmp, ("catalog.json", "stac")), "")
     summary["stages"] = runner.report()
-    summary["timings_s"] = _timings(summary["stages"])
+    summary["timings_s"] = stage_totals(summary["stages"])
     return ReleaseContent(
         title=inputs.title,
         title_zh=inputs.title_zh,
@@ -203,13 +203,6 @@ def _bytes(root: Path, names: tuple[str, ...]) -> int:
         files = path.rglob("*") if path.is_dir() else [path]
         total += sum(p.stat().st_size for p in files if p.is_file())
     return total
-
-
-def _timings(stages: list[dict[str, Any]]) -> dict[str, float]:
-    totals: dict[str, float] = {}
-    for run in stages:
-        totals[run["stage"]] = round(totals.get(run["stage"], 0.0) + run["seconds"], 2)
-    return totals
 
 
 def _grid_source(inputs: BuildInputs) -> str:

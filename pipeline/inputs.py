@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lantian.layers.grid import CHINA_GRID, GridSpec
+from lantian.pipeline.stages import stage_totals
 from lantian.tiles.manifest import Source
 
 Method = Literal["idw", "kriging", "daily-idw"]
@@ -161,11 +162,8 @@ class BuildResult:
 
     @property
     def timings(self) -> dict[str, float]:
-        """Seconds per stage, the stages of one name summed."""
-        totals: dict[str, float] = {}
-        for run in self.stages:
-            totals[run["stage"]] = round(totals.get(run["stage"], 0.0) + run["seconds"], 2)
-        return totals
+        """Seconds per stage, the runs of one stage summed."""
+        return stage_totals(self.stages)
 
 
 def demo_inputs(data: Path = DEMO_DIR) -> BuildInputs:

@@ -23,7 +23,7 @@ from lantian.layers.observations import (
 )
 from lantian.pipeline.cache import Entry
 from lantian.pipeline.inputs import BuildInputs
-from lantian.pipeline.stages import Runner, frame_digest, stage_key
+from lantian.pipeline.stages import Runner, stage_key
 
 STATION_CODE = ("geo/stations.py", "geo/gazetteer.py", "geo/boundaries.py", "i18n/en.json",
                 "i18n/zh.json", "pipeline/observations.py")
@@ -144,8 +144,3 @@ def _flag_sentinels(
             for _, s in rows.iterrows()]
     blank = [c for c in found.index if c in daily.columns]
     return stations, daily.assign(**{c: np.nan for c in blank})
-
-
-def station_tables_digest(data: StationData) -> str:
-    """What the station-derived files depend on."""
-    return frame_digest(data.stations) + frame_digest(data.quarters)

@@ -75,6 +75,14 @@ def frame_digest(frame: pd.DataFrame | pd.Series) -> str:
     return digest.hexdigest()
 
 
+def stage_totals(stages: Iterable[dict[str, Any]]) -> dict[str, float]:
+    """Seconds per stage name, its runs summed."""
+    totals: dict[str, float] = {}
+    for run in stages:
+        totals[run["stage"]] = round(totals.get(run["stage"], 0.0) + run["seconds"], 2)
+    return totals
+
+
 @dataclass(frozen=True)
 class StageRun:
     """What one stage did in a build."""
