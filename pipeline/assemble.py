@@ -15,7 +15,7 @@ from lantian.geo.boundaries import Boundaries, default_boundary_source, load_bou
 from lantian.layers.stats import regional_stats
 from lantian.layers.writers import write_stats
 from lantian.pipeline import catalog
-from lantian.pipeline.cache import Entry
+from lantian.pipeline.cache import Entry, tree_bytes
 from lantian.pipeline.enterprises import (
     _record_quarters as record_quarters,
 )
@@ -40,7 +40,7 @@ from lantian.tiles.basemap import BASEMAP_LAYERS, BASEMAP_MAXZOOM, build_basemap
 from lantian.tiles.colormaps import COLORMAPS, UNITS
 from lantian.tiles.manifest import Layer, ReleaseContent, VectorLayer
 from lantian.tiles.raster import native_zoom
-from lantian.tiles.stac import write_catalog
+from lantian.tiles.stac import STAC_DIR, write_catalog
 from lantian.tiles.vector import ENTERPRISE_MAXZOOM, SPARSE_MAXZOOM, STATION_MAXZOOM
 
 BOUNDARY_TABLES = ("country", "provinces", "cities", "counties")
@@ -103,7 +103,7 @@ def assemble(
         titles = write_catalog(tmp, inputs.title, catalog.CATALOG_DESCRIPTION, collections,
                                sources)
     runner.record("catalog", "", "built", time.perf_counter() - started,
-                  _bytes(tmp, ("catalog.json", "stac")), "")
+                  tree_bytes(tmp / STAC_DIR), "")
     summary["stages"] = runner.report()
     summary["timings_s"] = stage_totals(summary["stages"])
     return ReleaseContent(
@@ -128,7 +128,7 @@ def _boundaries(runner: Runner, inputs: BuildInputs, cache: Path) -> Boundaries:
     status: Literal["built", "reused"] = "reused" if (cache / key).is_dir() else "built"
     with runner.progress.step("Boundaries of China and its neighbours"):
         boundaries = load_boundaries(source, cache)
-    size = sum(p.stat().st_size for p in (cache / key).glob("*.parquet"))
+    size = tree_bytes(cache / key)
     runner.record("boundaries", "", status, time.perf_counter() - start, size, key)
     return boundaries
 
@@ -179,7 +179,7 @@ def _station_tables(runner: Runner, data: StationData, tmp: Path) -> None:
     data.stations.to_csv(tmp / "stations" / "stations.csv", index=False)
     data.quarters.to_csv(tmp / "stations" / "station_quarterly.csv", index=False)
     runner.record("station_tables", "", "built", time.perf_counter() - start,
-                  _bytes(tmp, ("stations",)), "")
+                  tree_bytes(tmp / "stations"), "")
 
 
 def _link_entry(entry: Entry, tmp: Path) -> None:
@@ -194,15 +194,6 @@ def _link_entry(entry: Entry, tmp: Path) -> None:
             os.link(entry.path / name, target)
         except OSError:
             shutil.copyfile(entry.path / name, target)
-
-
-def _bytes(root: Path, names: tuple[str, ...]) -> int:
-    total = 0
-    for name in names:
-        path = root / name
-        files = path.rglob("*") if path.is_dir() else [path]
-        total += sum(p.stat().st_size for p in files if p.is_file())
-    return total
 
 
 def _grid_source(inputs: BuildInputs) -> str:

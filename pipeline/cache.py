@@ -53,6 +53,12 @@ def digest_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def tree_bytes(path: Path) -> int:
+    """Bytes of a file, or of every file under a folder (0 if absent)."""
+    files = path.rglob("*") if path.is_dir() else [path]
+    return sum(p.stat().st_size for p in files if p.is_file())
+
+
 @dataclass(frozen=True)
 class StageCache:
     """Entries under ``root`` (``<data dir>/cache/stages``)."""

@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from lantian.pipeline.cache import StageCache
+from lantian.pipeline.cache import StageCache, tree_bytes
 from lantian.tiles.release import ReleaseStore
 
 LEGACY = ("basemap-*.pmtiles", "boundaries-*.gpkg")  # cache files of builds before stages
@@ -40,7 +40,7 @@ def prune_cache(data_dir: Path, *, dry_run: bool = False) -> Pruned:
     extra += [p for pattern in LEGACY for p in cache_dir.glob(pattern) if p.is_file()]
     kept = len(stages.entries()) - len(gone) + len(derived) - len(
         [p for p in extra if p.is_dir()])
-    size += sum(_size(p) for p in extra)
+    size += sum(tree_bytes(p) for p in extra)
     removed += extra
     if not dry_run:
         stages.prune(referenced)
@@ -51,7 +51,3 @@ def prune_cache(data_dir: Path, *, dry_run: bool = False) -> Pruned:
                 path.unlink(missing_ok=True)
     return Pruned(removed, size, kept)
 
-
-def _size(path: Path) -> int:
-    files = path.rglob("*") if path.is_dir() else [path]
-    return sum(p.stat().st_size for p in files if p.is_file())
