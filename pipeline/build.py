@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 from lantian.geo.boundaries import default_boundary_source, source_key
-from lantian.pipeline.cache import StageCache, digest_file
+from lantian.pipeline.cache import StageCache
 from lantian.pipeline.inputs import BuildInputs, BuildOptions, BuildResult
 from lantian.pipeline.stages import ROOT, Runner, stage_key
 from lantian.progress import Reporter, SilentProgress
 from lantian.tiles.manifest import ReleaseContent
-from lantian.tiles.release import ReleaseStore
+from lantian.tiles.release import ReleaseStore, sha256_file
 
 PIPELINE_CODE = (ROOT, ("pipeline", "geo", "layers", "tiles", "i18n"))
 
@@ -35,7 +35,7 @@ def code_files() -> list[Path]:
 
 def file_digests(inputs: BuildInputs) -> dict[Path, str]:
     """SHA-256 of every input file."""
-    return {path: digest_file(path) for path in dict.fromkeys(inputs.files())}
+    return {path: sha256_file(path) for path in dict.fromkeys(inputs.files())}
 
 
 def inputs_digest(inputs: BuildInputs, options: BuildOptions,

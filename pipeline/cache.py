@@ -8,7 +8,6 @@ against its digest, and an entry that fails is set aside and rebuilt.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -19,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lantian.errors import BuildError
+from lantian.tiles.release import sha256_file
 
 ENTRY_FILE = "entry.json"
 TMP_PREFIX = ".tmp-"
 STALE_SECONDS = 3600  # a temporary folder this old was left by a killed build
-_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -43,14 +42,6 @@ class Entry:
         if name not in self.files:
             raise KeyError(f"{self.stage}/{self.key} has no file {name!r}")
         return self.path / name
-
-
-def digest_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def tree_bytes(path: Path) -> int:
@@ -85,7 +76,7 @@ class StageCache:
         try:
             make(scratch)
             files = {
-                p.relative_to(scratch).as_posix(): (p.stat().st_size, digest_file(p))
+                p.relative_to(scratch).as_posix(): (p.stat().st_size, sha256_file(p))
                 for p in sorted(scratch.rglob("*")) if p.is_file()
             }
             record = {"stage": stage, "key": key, "created": time.time(),
@@ -143,7 +134,7 @@ def _read_entry(stage: str, key: str, path: Path) -> Entry | None:
         return None
     for name, (size, sha) in files.items():
         file = path / name
-        if not file.is_file() or file.stat().st_size != size or digest_file(file) != sha:
+        if not file.is_file() or file.stat().st_size != size or sha256_file(file) != sha:
             return None
     return Entry(stage, key, path, files)
 
