@@ -31,6 +31,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, machine, save, table
 
+SEED = """
+import sys
+from pathlib import Path
+from lantian.geo.boundaries import default_boundary_source, load_boundaries
+load_boundaries(default_boundary_source(), Path(sys.argv[1]) / "cache")
+"""
 CHILD = """
 import json, resource, sys, time
 from dataclasses import replace
@@ -45,18 +51,23 @@ result = build_release(replace(demo, observations=files), BuildOptions(), data_d
 print(json.dumps({"seconds": round(time.perf_counter() - start, 2), "skipped": result.skipped,
                   "release": result.release_id, "lantian": lantian.__file__,
                   "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                  "release_mb": round(sum(p.stat().st_size for p in result.path.rglob("*")
+                                          if p.is_file()) / 1e6, 1),
                   "stages": getattr(result, "stages", None) or result.timings}))
 """
 
 
-def _run(root: Path | None, months: str, data_dir: Path) -> dict[str, Any]:
+def _run(root: Path | None, months: str, data_dir: Path, code: str = CHILD) -> dict[str, Any]:
     """One build in a fresh interpreter; ``root`` is a folder holding ``lantian`` to import
     first (None: the installed working tree)."""
     env = dict(os.environ)
     if root is not None:
         env["PYTHONPATH"] = f"{root}{os.pathsep}{env.get('PYTHONPATH', '')}"
-    out = subprocess.run([sys.executable, "-c", CHILD, months, str(data_dir)], env=env,
+    args = [months, str(data_dir)] if code is CHILD else [str(data_dir)]
+    out = subprocess.run([sys.executable, "-c", code, *args], env=env,
                          capture_output=True, text=True, check=False)
+    if out.returncode == 0 and code is not CHILD:
+        return {}
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-3000:])
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -92,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         before = _checkout(args.before, scratch)
         try:
             seed = scratch / "seed"
-            _run(None, "12", seed)  # derives the boundaries once, for every case
+            for root in (before, None):  # each version's derived boundaries, once for all cases
+                _run(root, "12", seed, SEED)
             boundaries = sorted((seed / "cache").glob("boundaries-*"))
             versions = {"before": before, "after": None}
             for name, root in versions.items():
@@ -119,9 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         if len(found) == 2:
             b, a = found["before"]["seconds"], found["after"]["seconds"]
             rows.append([case, b, a, round(b / a, 1) if a else float("nan"),
-                         found["before"]["rss_mb"], found["after"]["rss_mb"]])
-    print(table(["demo build", "before s", "after s", "before/after", "before MB", "after MB"],
-                rows))
+                         found["before"]["rss_mb"], found["after"]["rss_mb"],
+                         found["before"].get("release_mb"), found["after"].get("release_mb")])
+    print(table(["demo build", "before s", "after s", "before/after", "before RSS MB",
+                 "after RSS MB", "before release MB", "after release MB"], rows))
     print(f"\n{path} ({time.strftime('%H:%M')})")
     return 0
 

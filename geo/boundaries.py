@@ -36,6 +36,7 @@ from shapely.geometry.base import BaseGeometry
 from ..errors import InputError
 from .datum import gcj02_to_wgs84
 from .gazetteer import PROVINCES_EN
+from .regions import city_groups
 
 GeomArray = npt.NDArray[np.object_]
 
@@ -44,7 +45,7 @@ NEIGHBOUR_TOLERANCE = 0.002  # degrees: simplification of the neighbouring count
 BORDER_GAP = 0.02  # degrees (≈ 2 km): slivers this narrow between China and a neighbour close
 NEIGHBOUR_BOX = (60.0, -5.0, 150.0, 60.0)  # countries intersecting it are China's neighbours
 NOT_NEIGHBOURS = frozenset({"CHN", "TWN", "HKG", "MAC"})
-DERIVATION = 1  # bump when the derived tables change for the same source
+DERIVATION = 2  # bump when the derived tables change for the same source
 TABLES = ("country", "provinces", "cities", "counties", "neighbours", "maritime", "places")
 STALE_TEMP_SECONDS = 3600
 
@@ -53,19 +54,6 @@ INDEX = "data/index/administrative.db"
 DATASETS = "data/datasets"
 INDEX_COLUMNS = ("province", "city", "district", "path", "level", "source")
 
-# Prefectures in the "2+26" cities of the Beijing-Tianjin-Hebei air-pollution transport channel
-# (MEE et al., 京津冀及周边地区2017年大气污染防治工作方案, 2017) and the Fen-Wei Plain cities
-# (State Council, 打赢蓝天保卫战三年行动计划, 2018; 杨凌 is a district, not a prefecture).
-REGIONS = {
-    "2+26": (
-        "北京", "天津", "石家庄", "唐山", "廊坊", "保定", "沧州", "衡水", "邢台", "邯郸", "太原",
-        "阳泉", "长治", "晋城", "济南", "淄博", "济宁", "德州", "聊城", "滨州", "菏泽", "郑州",
-        "开封", "安阳", "鹤壁", "新乡", "焦作", "濮阳",
-    ),
-    "Fenwei": (
-        "晋中", "运城", "临汾", "吕梁", "洛阳", "三门峡", "西安", "铜川", "宝鸡", "咸阳", "渭南",
-    ),
-}
 PROVINCIAL_CAPITALS = frozenset((  # the four municipalities are their own seats
     "石家庄市", "太原市", "呼和浩特市", "沈阳市", "长春市", "哈尔滨市", "南京市", "杭州市",
     "合肥市", "福州市", "南昌市", "济南市", "郑州市", "武汉市", "长沙市", "广州市", "南宁市",
@@ -224,8 +212,7 @@ def derive(source: Path) -> dict[str, gpd.GeoDataFrame]:
     province_codes = provinces.set_index("name")["adcode"]
     cities = _named(cities, "city")
     cities["province_adcode"] = _lookup(province_codes, cities["province"], source / INDEX)
-    cities["region"] = cities["name_zh"].map(
-        {city: region for region, names in REGIONS.items() for city in names}).fillna("")
+    cities["region"] = city_groups(cities)  # 2+26, Fenwei, YRD, PRD or ""
     cities["capital"] = cities["name"].isin(PROVINCIAL_CAPITALS)
     city_codes = cities.set_index(cities["province"] + "/" + cities["city"])["adcode"]
     counties = _named(counties, "district")

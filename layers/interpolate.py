@@ -46,7 +46,7 @@ from scipy.spatial import cKDTree
 from scipy.spatial.distance import pdist
 
 from lantian.layers.grid import GridSpec
-from lantian.layers.periods import parse_quarter
+from lantian.layers.periods import period_type
 
 EARTH_RADIUS_KM = 6371.0
 MIN_STATIONS = 3  # stations with finite values and distinct coordinates (to 1e-6°)
@@ -126,7 +126,7 @@ def interpolate(
     """Interpolate station values (WGS-84 lon/lat) onto ``grid`` for ``quarter``; only the
     cells where ``mask`` (of ``grid.shape``) is True, when given."""
     opts = options or Options()
-    parse_quarter(quarter)
+    period_type(quarter)
     if mask is not None and mask.shape != grid.shape:
         raise ValueError(f"mask shape {mask.shape} is not the grid's {grid.shape}")
     points, vals, n_merged = _clean(lon, lat, values)

@@ -285,6 +285,20 @@ def quarterly_means(daily: pd.DataFrame, min_valid_days: int | None = None) -> p
     return _period_means(daily, labels, lambda q: min_valid_days or quarter_rule(q))
 
 
+def period_means(daily: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Per station and period of type ``kind`` (month, quarter, year): ``code, period, pm25,
+    n_days, valid``, valid with ≥ ⌈2/3⌉ of the period's calendar days (:func:`map_rule`)."""
+    labels = [periods.label_of(d, kind) for d in daily.index]
+    return _period_means(daily, labels, map_rule)
+
+
+def map_rule(period: str) -> int:
+    """Minimum valid days of a station's mean on the map (any period): ⌈2/3 × its days⌉. Not a
+    GB 3095-2012 rule (the statistics apply those, :mod:`lantian.layers.stats`): it tolerates the
+    whole-day gaps of the 2019 archive (June, August, September) while still covering the period."""
+    return math.ceil(2 * periods.days_in(period) / 3)
+
+
 def quarter_rule(quarter: str) -> int:
     """Minimum valid days for a quarter: ⌈2/3 × days in the quarter⌉."""
     return math.ceil(2 * periods.days_in_quarter(quarter) / 3)

@@ -98,3 +98,72 @@ def quarter_months(quarter: str) -> list[str]:
     """The three months of ``quarter``."""
     year, q = parse_quarter(quarter)
     return [f"{year:04d}-{m:02d}" for m in range(3 * q - 2, 3 * q + 1)]
+
+
+# Any period: a month ``2019-01``, a quarter ``2019Q1`` or a year ``2019``.
+PERIOD_TYPES = ("month", "quarter", "year")
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+def period_type(label: str) -> str:
+    """``"2019-01"`` → ``"month"``, ``"2019Q1"`` → ``"quarter"``, ``"2019"`` → ``"year"``;
+    ValueError on anything else."""
+    for kind, pattern in (("month", _MONTH), ("quarter", _QUARTER), ("year", _YEAR)):
+        if pattern.match(label):
+            return kind
+    raise ValueError(f"not a period (expected e.g. 2019-01, 2019Q1 or 2019): {label!r}")
+
+
+def label_of(day: date | pd.Timestamp, kind: str) -> str:
+    """The period of type ``kind`` containing ``day``."""
+    if kind == "month":
+        return month_of(day)
+    if kind == "quarter":
+        return quarter_of(day)
+    if kind == "year":
+        return f"{day.year:04d}"
+    raise ValueError(f"not a period type (expected one of {', '.join(PERIOD_TYPES)}): {kind!r}")
+
+
+def bounds(label: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First day of the period and first day of the next one (half-open interval)."""
+    kind = period_type(label)
+    if kind == "month":
+        return month_bounds(label)
+    if kind == "quarter":
+        return quarter_bounds(label)
+    start = pd.Timestamp(year=int(label), month=1, day=1)
+    return start, start + pd.DateOffset(years=1)
+
+
+def days_in(label: str) -> int:
+    """Calendar days in the period."""
+    start, end = bounds(label)
+    return (end - start).days
+
+
+def previous(label: str) -> str:
+    """The period just before, of the same type (``2019-01`` → ``2018-12``, ``2019`` → ``2018``)."""
+    kind = period_type(label)
+    if kind == "month":
+        return previous_month(label)
+    if kind == "quarter":
+        return previous_quarter(label)
+    return f"{int(label) - 1:04d}"
+
+
+def year_before(label: str) -> str:
+    """The same period a year before (``2019-03`` → ``2018-03``, ``2019Q1`` → ``2018Q1``)."""
+    kind = period_type(label)
+    if kind == "month":
+        return same_month_previous_year(label)
+    if kind == "quarter":
+        return same_quarter_previous_year(label)
+    return f"{int(label) - 1:04d}"
+
+
+def sort_key(label: str) -> tuple[int, int, int]:
+    """Chronological order by end: a quarter after its last month, a year after its last
+    quarter."""
+    _, end = bounds(label)
+    return end.year, end.month, PERIOD_TYPES.index(period_type(label))

@@ -36,6 +36,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.vrt import WarpedVRT
 
 from lantian.errors import InputError
+from lantian.layers import periods
 from lantian.layers.grid import GridSpec
 from lantian.layers.periods import quarter_of
 
@@ -216,21 +217,35 @@ def _check_overlap(files: list[Path], data: xr.DataArray, grid: GridSpec) -> Non
 
 
 def satellite_grids(paths: Sequence[str | Path], grid: GridSpec) -> list[xr.Dataset]:
-    """Quarterly grids on ``grid`` from a product's files (the contract's Dataset layout).
+    """Grids on ``grid`` per month, quarter and year from a product's files (the contract's
+    Dataset layout; attr ``quarter`` = the period's label), in time order.
 
-    ``pm25_uncertainty`` is the standard error of the quarterly mean over the product's time
-    steps (daily or monthly files); it is NaN where a quarter has a single time step.
+    ``pm25_uncertainty`` is the standard error of the period mean over the product's time
+    steps (daily or monthly files); it is NaN where a period has a single time step. A year is
+    made only when every one of its months has a time step.
     """
     data = read_gridded(paths)
     files = [Path(p) for p in ([paths] if isinstance(paths, str | Path) else paths)]
     _check_overlap(files, data, grid)
-    means = quarterly_means(data)
-    labels = [quarter_of(pd.Timestamp(t)) for t in data["time"].to_numpy()]
+    times = [pd.Timestamp(t) for t in data["time"].to_numpy()]
+    months = {periods.month_of(t) for t in times}
+    grids = []
+    for kind in periods.PERIOD_TYPES:
+        labels = [periods.label_of(t, kind) for t in times]
+        complete = [label for label in sorted(set(labels)) if kind != "year"
+                    or all(f"{label}-{m:02d}" in months for m in range(1, 13))]
+        grids += _period_grids(data, labels, complete, grid, files)
+    return sorted(grids, key=lambda ds: periods.sort_key(str(ds.attrs["quarter"])))
+
+
+def _period_grids(data: xr.DataArray, labels: list[str], wanted: list[str], grid: GridSpec,
+                  files: list[Path]) -> list[xr.Dataset]:
     grouped = data.assign_coords(quarter=("time", labels)).groupby("quarter")
+    means = grouped.mean("time", skipna=True).astype(np.float32)
     counts = grouped.count("time")
     stderr = grouped.std("time", skipna=True, ddof=1) / np.sqrt(counts.where(counts > 1))
     grids = []
-    for quarter in means["quarter"].to_numpy():
+    for quarter in wanted:
         pm25 = regrid(means.sel(quarter=quarter).drop_vars("quarter"), grid)
         sigma = regrid(stderr.sel(quarter=quarter).drop_vars("quarter"), grid)
         if not np.isfinite(pm25.to_numpy()).any():
@@ -242,7 +257,7 @@ def satellite_grids(paths: Sequence[str | Path], grid: GridSpec) -> list[xr.Data
                                                          "long_name": "PM2.5"}),
                 "pm25_uncertainty": (("lat", "lon"), sigma.to_numpy(), {
                     "units": "ug m-3",
-                    "long_name": "PM2.5 standard error of the quarterly mean",
+                    "long_name": "PM2.5 standard error of the period mean",
                 }),
             },
             coords={"lat": grid.lats, "lon": grid.lons},

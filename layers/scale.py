@@ -43,9 +43,10 @@ import pandas as pd
 import xarray as xr
 from dask.array.core import PerformanceWarning
 
+from lantian.layers import periods as periods_module
 from lantian.layers.grid import UNITS, GridSpec
 from lantian.layers.interpolate import MIN_STATIONS, Options, interpolate
-from lantian.layers.periods import month_bounds, quarter_bounds, quarter_of
+from lantian.layers.periods import quarter_of
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -181,12 +182,13 @@ def _block(
 
 
 def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First day of a quarter (``2019Q1``) or a month (``2019-01``) and of the next one."""
-    return month_bounds(period) if "-" in period else quarter_bounds(period)
+    """First day of a month (``2019-01``), quarter (``2019Q1``) or year (``2019``) and of the
+    next one."""
+    return periods_module.bounds(period)
 
 
 def period_means(daily: xr.Dataset, periods: Sequence[str], min_days: int = 1) -> xr.Dataset:
-    """Lazy means of a daily cube over each of ``periods`` (quarters or months): ``time`` = the
+    """Lazy means of a daily cube over each of ``periods`` (months, quarters, years): ``time`` = the
     period's first day, ``quarter`` = its label, ``pm25`` = mean of the cell's days with a value,
     ``pm25_uncertainty`` = mean of those days' uncertainty (a typical daily spread, not the
     error of the mean), ``n_days`` = how many days had a value. Cells with fewer than

@@ -12,8 +12,9 @@ from typing import Any, Literal
 import pandas as pd
 
 from lantian.geo.boundaries import Boundaries, default_boundary_source, load_boundaries, source_key
-from lantian.layers.stats import regional_stats
-from lantian.layers.writers import write_stats
+from lantian.layers.periods import PERIOD_TYPES, period_type
+from lantian.layers.stats import regional_stats, station_cities
+from lantian.layers.writers import ADJECTIVES, write_stats
 from lantian.pipeline import catalog
 from lantian.pipeline.cache import Entry, tree_bytes
 from lantian.pipeline.enterprises import (
@@ -27,7 +28,7 @@ from lantian.pipeline.enterprises import (
 )
 from lantian.pipeline.grids import (
     SPARSE_KM,
-    cube,
+    cubes,
     raster_tiles,
     sparse_tiles,
     station_tiles,
@@ -45,6 +46,7 @@ from lantian.tiles.vector import ENTERPRISE_MAXZOOM, SPARSE_MAXZOOM, STATION_MAX
 
 BOUNDARY_TABLES = ("country", "provinces", "cities", "counties")
 STATS_CODE = ("layers/stats.py", "layers/observations.py", "layers/writers.py",
+              "geo/regions.py", "geo/gazetteer.py", "layers/periods.py",
               "pipeline/assemble.py")
 
 
@@ -63,14 +65,17 @@ def assemble(
     source = _grid_source(inputs)
     pm25 = surface(runner, inputs, options, data, country, boundaries.key, digests, source)
     periods = pm25.periods
+    by_type = {kind: [p for p in periods if period_type(p) == kind] for kind in PERIOD_TYPES}
+    quarterly = [g for g in pm25.grids if period_type(g.period) == "quarter"]
     entries += list({g.entry.path: g.entry for g in pm25.grids}.values())
-    entries.append(cube(runner, pm25, inputs.title))
+    entries += cubes(runner, pm25, inputs.title)
     tiles = raster_tiles(runner, pm25)
     entries += [e for by_period in tiles.values() for e in by_period.values()]
 
     files_entry, enterprises = enterprise_files(runner, plants, plants_key)
     table, timeline, facts_key, facts_entry = facts(
-        runner, plants, plants_key, enterprises, pm25.datasets, [g.key for g in pm25.grids])
+        runner, plants, plants_key, enterprises, [g.load() for g in quarterly],
+        [g.key for g in quarterly])
     tiles_entry, cited = enterprise_tiles(runner, plants, enterprises, table, facts_key)
     stations_entry, station_points = station_tiles(runner, data, periods)
     sparse_entry = (sparse_tiles(runner, data, periods, country, boundaries.key)
@@ -81,12 +86,12 @@ def assemble(
 
     for entry in entries:
         _link_entry(entry, tmp)
-    _station_tables(runner, data, tmp)
+    _station_tables(runner, data, boundaries, tmp)
 
     layers = [*_raster_layers(tiles, options), *_vector_layers(
         tmp, enterprises, cited, boundaries, station_points)]
     summary: dict[str, Any] = {
-        "method": pm25.datasets[0].attrs["method"],
+        "method": pm25.method,
         "stations": data.stations["status"].value_counts().to_dict(),
         "cross_validation": pm25.cv,
         "enterprises": enterprises["industry"].value_counts().to_dict(),
@@ -96,7 +101,7 @@ def assemble(
     }
     started = time.perf_counter()
     with runner.progress.step("STAC catalog"):
-        collections = catalog.collections(tmp, pm25.datasets, timeline,
+        collections = catalog.collections(tmp, pm25, timeline,
                                           {layer.id: layer.bounds for layer in layers},
                                           record_quarters(plants, timeline))
         sources = catalog.release_sources(inputs)
@@ -110,7 +115,8 @@ def assemble(
         title=inputs.title,
         title_zh=inputs.title_zh,
         synthetic=inputs.synthetic,
-        quarters=periods,
+        quarters=by_type["quarter"],
+        periods=by_type,
         timeline=timeline,
         layers=layers,
         sources=sources,
@@ -156,7 +162,8 @@ def _boundary_package(runner: Runner, boundaries: Boundaries) -> Entry:
 
 def _statistics(runner: Runner, data: StationData, boundaries: Boundaries) -> tuple[
         pd.DataFrame, Entry]:
-    """``stats/region_stats.{csv,json}``: cities, provinces and regions per month and quarter."""
+    """``stats/region_stats.{csv,json}`` and ``stats/regions.json``: cities, provinces, regions
+    and all cities nationally per month, quarter and year."""
     cities = pd.DataFrame(boundaries.cities.drop(columns="geometry"))
     key = stage_key("statistics", STATS_CODE, data.key, frame_digest(data.stations),
                     boundaries.key)
@@ -164,7 +171,7 @@ def _statistics(runner: Runner, data: StationData, boundaries: Boundaries) -> tu
     def write(folder: Path) -> pd.DataFrame:
         stats = regional_stats(data.daily, data.stations, cities)
         (folder / "release" / "stats").mkdir(parents=True)
-        write_stats(stats, folder / "release" / "stats")
+        write_stats(stats, folder / "release" / "stats", cities=cities)
         stats.to_parquet(folder / "stats.parquet")
         return pd.read_parquet(folder / "stats.parquet")
 
@@ -172,12 +179,19 @@ def _statistics(runner: Runner, data: StationData, boundaries: Boundaries) -> tu
                       lambda e: pd.read_parquet(e.file("stats.parquet")))
 
 
-def _station_tables(runner: Runner, data: StationData, tmp: Path) -> None:
-    """``stations/stations.csv`` and ``stations/station_quarterly.csv`` (small: written)."""
+def _station_tables(runner: Runner, data: StationData, boundaries: Boundaries,
+                    tmp: Path) -> None:
+    """``stations/stations.csv`` (with ``city_adcode``: the city the statistics count the
+    station in) and ``stations/station_{monthly,quarterly,annual}.csv`` (small: written)."""
     start = time.perf_counter()
     (tmp / "stations").mkdir(exist_ok=True)
-    data.stations.to_csv(tmp / "stations" / "stations.csv", index=False)
-    data.quarters.to_csv(tmp / "stations" / "station_quarterly.csv", index=False)
+    cities = station_cities(data.stations, pd.DataFrame(boundaries.cities.drop(
+        columns="geometry"))).set_index("code")["city"]
+    data.stations.assign(city_adcode=data.stations["code"].map(cities)).to_csv(
+        tmp / "stations" / "stations.csv", index=False)
+    for kind, adjective in ADJECTIVES.items():
+        means = data.means[data.means["period_type"] == kind].drop(columns="period_type")
+        means.to_csv(tmp / "stations" / f"station_{adjective}.csv", index=False)
     runner.record("station_tables", "", "built", time.perf_counter() - start,
                   tree_bytes(tmp / "stations"), "")
 

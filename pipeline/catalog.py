@@ -7,10 +7,11 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-import xarray as xr
 
+from lantian.layers.periods import period_type
+from lantian.layers.writers import ADJECTIVES
 from lantian.pipeline.enterprises import EnterpriseData
-from lantian.pipeline.grids import SPARSE_KM
+from lantian.pipeline.grids import CUBE_FILES, SPARSE_KM, Surface
 from lantian.pipeline.inputs import IPE_DEMO_SOURCE, SOURCES, BuildInputs
 from lantian.tiles.colormaps import COLORMAPS
 from lantian.tiles.manifest import Source
@@ -41,23 +42,24 @@ def _scale(title: str) -> str:
 
 def collections(
     tmp: Path,
-    grids: list[xr.Dataset],
+    surface: Surface,
     timeline: list[str],
     bounds: dict[str, tuple[float, float, float, float]],
     record_quarters: tuple[str, str],
 ) -> list[CollectionSpec]:
     """The release's files grouped into STAC collections, each file with its title."""
-    quarters = [ds.attrs["quarter"] for ds in grids]
+    labels = surface.periods
+    quarters = [q for q in labels if period_type(q) == "quarter"]
     pm25_items = tuple(ItemSpec(
         id=f"pm25_{q}", title=f"PM2.5 {q}", bbox=bounds["pm25"], quarters=(q, q),
         assets={
-            **_assets(f"pm25/pm25_{q}", f"PM2.5 {q}: quarterly mean (band 1) and its "
-                      "uncertainty (band 2), µg/m³", ("tif",)),
+            **_assets(f"pm25/pm25_{q}", f"PM2.5 {q}: {ADJECTIVES[period_type(q)]} mean (band 1) "
+                      "and its uncertainty (band 2), µg/m³", ("tif",)),
             **{key: spec for name, cmap in COLORMAPS.items() for key, spec in _assets(
                 f"tiles/{name}_{q}", f"PM2.5 {q} map tiles, {_scale(cmap.title)}", ("pmtiles",),
                 ("visual",)).items()},
         },
-    ) for q in quarters)
+    ) for q in labels)
     optional = {
         **_assets("records/exceedances", "CEMS exceedance episodes", ("csv",)),
         **_assets("records/cems_coverage", "CEMS hours assessed per outlet and pollutant",
@@ -73,20 +75,23 @@ def collections(
     span = (timeline[0], timeline[-1])
     return [
         CollectionSpec(
-            id="pm25", title="PM2.5 by quarter", sources=("cnemc", "stations"),
-            description=f"Quarterly mean PM2.5 ({grids[0].attrs['method']}) on a 0.01° grid "
-                        "with its uncertainty, in µg/m³: a cloud-optimised GeoTIFF and map tiles "
-                        "in two colour scales per quarter, one CF NetCDF cube of all quarters, "
-                        "and the monitoring stations used.",
+            id="pm25", title="PM2.5 by month, quarter and year", sources=("cnemc", "stations"),
+            description=f"Mean PM2.5 ({surface.method}) per month, quarter and year on "
+                        "a 0.01° grid with its uncertainty, in µg/m³: a cloud-optimised GeoTIFF "
+                        "and map tiles in two colour scales per period, a CF NetCDF cube per "
+                        "period type, and the monitoring stations used.",
             items=pm25_items,
             assets={
-                **_assets("pm25/pm25_quarterly", "PM2.5 and its uncertainty, every quarter",
-                          ("nc",)),
+                **{key: spec for kind, name in CUBE_FILES.items() for key, spec in _assets(
+                    f"pm25/{name.removesuffix('.nc')}",
+                    f"PM2.5 and its uncertainty, every {kind}", ("nc",)).items()
+                   if (tmp / spec.path).is_file()},
                 **_assets("stations/stations", "Monitoring stations with coordinate status",
                           ("csv",), ("metadata",)),
-                **_assets("stations/station_quarterly", "Quarterly PM2.5 mean per station",
-                          ("csv",)),
-                **_assets("tiles/stations", "Monitoring stations with their quarterly means, "
+                **{key: spec for kind, adjective in ADJECTIVES.items() for key, spec in _assets(
+                    f"stations/station_{adjective}", f"{adjective.capitalize()} PM2.5 mean per "
+                    "station", ("csv",)).items()},
+                **_assets("tiles/stations", "Monitoring stations with their period means, "
                           "vector map tiles", ("pmtiles",), ("visual",)),
                 **sparse,
             },
@@ -129,9 +134,11 @@ def collections(
         ),
         CollectionSpec(
             id="stats", title="Regional PM2.5 statistics", sources=("cnemc", "boundaries"),
-            description="PM2.5 by city, province and region (2+26, Fen-Wei) per month and "
-                        "quarter, computed from station daily means as the Ministry of Ecology "
-                        "and Environment does, with the boundaries of China, its provinces, cities "
+            description="PM2.5 by city, province, region (2+26, Fen-Wei, Yangtze and Pearl "
+                        "River Deltas) and nationally per month, quarter and year, computed from "
+                        "station daily means as the Ministry of Ecology and Environment does "
+                        "(GB 3095-2012 validity, HJ 663-2013), with days above 75 µg/m³, changes "
+                        "and city ranks, and the boundaries of China, its provinces, cities "
                         "and counties.",
             items=(ItemSpec(
                 id="region_stats", title="Regional PM2.5 statistics", bbox=bounds["boundaries"],
@@ -139,6 +146,8 @@ def collections(
                 assets={
                     **_assets("stats/region_stats", "Regional PM2.5 statistics",
                               ("csv", "json")),
+                    **_assets("stats/regions", "Members of each region: groups, provinces and "
+                              "their cities", ("json",), ("metadata",)),
                     **_assets("tiles/boundaries", "Basemap: land, countries, boundaries and "
                               "place names, vector map tiles", ("pmtiles",), ("visual",)),
                     **_assets("boundaries/boundaries", "Boundaries of China, its provinces, "

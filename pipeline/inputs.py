@@ -169,8 +169,8 @@ class BuildResult:
 def demo_inputs(data: Path = DEMO_DIR) -> BuildInputs:
     """The bundled 2019 demo: real CNEMC, GEM and WRI data (demo/data/ATTRIBUTION.md)."""
     return BuildInputs(
-        title="North China 2019: PM2.5 by quarter, steel and coal power plants",
-        title_zh="华北 2019：分季度 PM2.5、钢铁厂与燃煤电厂",
+        title="North China 2019: PM2.5 by month, quarter and year, steel and coal power plants",
+        title_zh="华北 2019：逐月、季、年 PM2.5，钢铁厂与燃煤电厂",
         stations=(
             data / "stations" / "cnemc_stations_1605_versey-sherry_match1.csv",
             data / "stations" / "cnemc_StationList-2020.01.01.csv",

@@ -18,9 +18,10 @@ from lantian.layers.observations import (
     HourlyFile,
     combine,
     daily_means,
-    quarterly_means,
+    period_means,
     read_file,
 )
+from lantian.layers.periods import PERIOD_TYPES
 from lantian.pipeline.cache import Entry
 from lantian.pipeline.inputs import BuildInputs
 from lantian.pipeline.stages import Runner, stage_key
@@ -37,7 +38,7 @@ class StationData:
 
     stations: pd.DataFrame
     daily: pd.DataFrame
-    quarters: pd.DataFrame  # quarterly_means(daily)
+    means: pd.DataFrame  # period_means(daily, kind) of every month, quarter and year
     key: str  # the daily stage's key: what every later station-derived stage builds on
 
 
@@ -46,7 +47,8 @@ def station_data(
 ) -> StationData:
     """The station list checked against the boundaries, every observation file read (each
     its own cached stage, so a new month reads only its files), daily means, and each station's
-    quarterly means; stations whose series hold missing-value codes are flagged and left out."""
+    monthly, quarterly and annual means; stations whose series hold missing-value codes are
+    flagged and left out."""
     stations = _station_list(runner, inputs, boundaries, digests)
     files = [_observation_file(runner, path, digests[path]) for path in inputs.observations]
     key = stage_key("daily", OBSERVATION_CODE, [e.key for _, e in files])
@@ -67,7 +69,9 @@ def station_data(
     (daily, sentinels), entry = runner.run("daily", key, write, lambda e: read(e.path),
                                            label=f"{len(files)} files")
     stations, daily = _flag_sentinels(stations, daily, sentinels)
-    return StationData(stations, daily, quarterly_means(daily), entry.key)
+    means = pd.concat([period_means(daily, kind).assign(period_type=kind)
+                       for kind in PERIOD_TYPES], ignore_index=True)
+    return StationData(stations, daily, means, entry.key)
 
 
 def _station_list(

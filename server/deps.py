@@ -14,6 +14,7 @@ from .releases.release import Release
 
 MAX_ZOOM = 22
 QUARTER_PATTERN = r"^\d{4}Q[1-4]$"
+PERIOD_PATTERN = r"^\d{4}(Q[1-4]|-(0[1-9]|1[0-2]))?$"  # 2019-01, 2019Q1 or 2019
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
@@ -80,7 +81,8 @@ def vary_language(request: Request) -> dict[str, str]:
 
 LangDep = Annotated[Lang, Depends(get_lang)]
 LayerId = Annotated[str, Path(pattern=NAME_PATTERN, description="Layer id from the manifest.")]
-Quarter = Annotated[str, Path(pattern=QUARTER_PATTERN, description="Quarter, e.g. 2019Q1.")]
+Quarter = Annotated[str, Path(pattern=PERIOD_PATTERN,
+                              description="A period: month 2019-01, quarter 2019Q1 or year 2019.")]
 EnterpriseId = Annotated[
     str, Path(min_length=1, max_length=128, description="Enterprise id, e.g. gem:P100000120001.")
 ]
@@ -161,21 +163,26 @@ class EnterpriseFilter:
 
 @dataclass
 class PointParams:
-    """A WGS-84 point and a quarter."""
+    """A WGS-84 point and a period (``period``, or ``quarter`` as before months and years)."""
 
     lon: Annotated[float, Query(ge=-180, le=180)]
     lat: Annotated[float, Query(ge=-90, le=90)]
-    quarter: Annotated[str, Query(pattern=QUARTER_PATTERN)]
+    period: Annotated[
+        str | None, Query(pattern=PERIOD_PATTERN, description="2019-01, 2019Q1 or 2019.")
+    ] = None
+    quarter: Annotated[
+        str | None, Query(pattern=QUARTER_PATTERN, description="Same as period (older links).")
+    ] = None
 
+    def __post_init__(self) -> None:
+        if self.period is None and self.quarter is None:
+            raise InvalidParameterError("period: a period is required (e.g. 2019-01, 2019Q1)")
+        if self.period is not None and self.quarter not in (None, self.period):
+            raise InvalidParameterError("quarter: give either period or quarter, not both")
 
-@dataclass
-class StatsFilter:
-    """Exact-match filters on the regional statistics."""
-
-    region_type: Annotated[str | None, Query(max_length=32)] = None
-    region: Annotated[str | None, Query(max_length=64)] = None
-    period: Annotated[str | None, Query(max_length=16)] = None
-    period_type: Annotated[str | None, Query(max_length=16)] = None
+    @property
+    def label(self) -> str:
+        return str(self.period or self.quarter)
 
 
 @dataclass

@@ -111,6 +111,7 @@ class ReleaseContent(_Frozen):
     sources: list[Source]
     title_zh: str = ""
     timeline: list[str] = Field(default_factory=list)
+    periods: dict[str, list[str]] = Field(default_factory=dict)  # month, quarter, year labels
     summary: dict[str, Any] = Field(default_factory=dict)
     colormaps: dict[str, dict[str, Any]] = Field(default_factory=dict)
     file_titles: dict[str, str] = Field(default_factory=dict)
@@ -127,6 +128,9 @@ class Manifest(_Frozen):
     synthetic: bool
     quarters: list[str]
     timeline: list[str] = Field(default_factory=list)
+    # PM2.5 periods by type ({"month": [...], "quarter": [...], "year": [...]}); releases made
+    # before months and years have none (their periods are the quarters)
+    periods: dict[str, list[str]] = Field(default_factory=dict)
     layers: list[Layer]
     files: list[FileEntry]
     sources: list[Source]

@@ -226,6 +226,7 @@ class ReleaseStore:
                 synthetic=content.synthetic,
                 quarters=content.quarters,
                 timeline=content.timeline or content.quarters,
+                periods=content.periods or {"quarter": content.quarters},
                 layers=content.layers,
                 files=files,
                 sources=content.sources,

@@ -19,7 +19,7 @@ from pystac.extensions.projection import ProjectionExtension
 from pystac.extensions.raster import DataType, NoDataStrings, RasterBand, RasterExtension
 from shapely.geometry import box, mapping
 
-from lantian.layers.periods import quarter_bounds
+from lantian.layers.periods import bounds as period_bounds
 
 from .manifest import Source, media_type
 from .release import sha256_file
@@ -43,7 +43,8 @@ class AssetSpec:
 
 @dataclass(frozen=True)
 class ItemSpec:
-    """One STAC item: a footprint, the quarters it covers (first, last) and its files."""
+    """One STAC item: a footprint, the periods it covers (first, last: months, quarters or
+    years) and its files."""
 
     id: str
     title: str
@@ -166,7 +167,7 @@ def _describe_raster(asset: pystac.Asset, path: Path) -> None:
 
 def _period(quarters: tuple[str, str]) -> tuple[datetime, datetime]:
     """First instant of the first quarter, last second of the last (STAC ends are inclusive)."""
-    start = quarter_bounds(quarters[0])[0].to_pydatetime().replace(tzinfo=UTC)
-    end = quarter_bounds(quarters[1])[1].to_pydatetime().replace(tzinfo=UTC)
+    start = period_bounds(quarters[0])[0].to_pydatetime().replace(tzinfo=UTC)
+    end = period_bounds(quarters[1])[1].to_pydatetime().replace(tzinfo=UTC)
     return start, end - timedelta(seconds=1)
 

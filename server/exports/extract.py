@@ -32,7 +32,7 @@ from ...i18n import Lang
 from ...i18n import translate as _
 from ...settings import Settings
 from ..api.routes import enterprise_mask
-from ..deps import EnterpriseFilter, LangDep, ReleaseDep, parse_bbox
+from ..deps import PERIOD_PATTERN, EnterpriseFilter, LangDep, ReleaseDep, parse_bbox
 from ..errors import ERROR_RESPONSES, InvalidParameterError, NotFoundError
 from ..releases.records import FACT_FIELDS, OUTPUT_PATH, VIOLATIONS_PATH
 from ..releases.release import ENTERPRISE_FIELDS, Release
@@ -213,8 +213,8 @@ def pm25_clip(release: Release, quarter: str, bbox: Bbox, max_pixels: int) -> Cl
     """The pixels of ``quarter``'s COG covering ``bbox`` (snapped outwards to whole pixels)."""
     import rasterio
 
-    if quarter not in release.quarters:
-        raise NotFoundError(f"quarter {quarter!r} has no PM2.5 grid")
+    if quarter not in release.all_periods:
+        raise NotFoundError(f"period {quarter!r} has no PM2.5 grid")
     source = release.pm25_cog(quarter)
     with rasterio.open(source) as ds:
         inv = ~ds.transform
@@ -398,11 +398,15 @@ def extract_router(settings: Settings) -> APIRouter:
         request: Request,
         filters: Annotated[EnterpriseFilter, Depends()],
         lang: LangDep,
+        period: Annotated[str | None, Query(
+            pattern=PERIOD_PATTERN, description="A month, quarter or year (or quarter=).",
+        )] = None,
     ) -> StreamingResponse:
-        """The quarter's PM2.5 grid (band 1 PM2.5, band 2 its uncertainty, µg/m³, NaN =
-        no data) clipped to ``bbox`` (required, snapped outwards to whole pixels), as a
-        Cloud-Optimized GeoTIFF whose metadata holds the citation and licences (in ``lang``)."""
-        quarter = _required(filters.quarter, "quarter")
+        """The PM2.5 grid of ``period`` (a month 2019-01, quarter 2019Q1 or year 2019; or
+        ``quarter``) (band 1 PM2.5, band 2 its uncertainty, µg/m³, NaN = no data) clipped to
+        ``bbox`` (required, snapped outwards to whole pixels), as a Cloud-Optimized GeoTIFF
+        whose metadata holds the citation and licences (in ``lang``)."""
+        quarter = period or _required(filters.quarter, "period")
         bbox = _bbox(filters, settings)
         if bbox is None:
             raise InvalidParameterError("bbox is required")

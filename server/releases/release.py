@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ...geo.enterprises import pinyin_key
+from ...layers.periods import PERIOD_TYPES
 from ...settings import Settings
 from ..errors import NotFoundError, ReleaseUnavailableError, reason
 from .pmtiles_reader import PMTilesArchive
@@ -103,6 +104,7 @@ class Release:
     manifest: Mapping[str, Any]
     quarters: tuple[str, ...]
     timeline: tuple[str, ...]  # quarters of the enterprise layer, a superset of ``quarters``
+    periods: Mapping[str, tuple[str, ...]]  # PM2.5 periods by type: month, quarter, year
     layers: Mapping[str, LayerInfo]
     files: Mapping[str, FileInfo]
     sources: tuple[Mapping[str, Any], ...]
@@ -131,10 +133,16 @@ class Release:
             raise NotFoundError(f"layer {layer.id!r} has no quarter {quarter!r}")
         return self.archives[relative]
 
-    def pm25_cog(self, quarter: str) -> Path:
-        if quarter not in self.quarters:
-            raise NotFoundError(f"unknown quarter {quarter!r}")
-        return self.path(f"pm25/pm25_{quarter}.tif")
+    @property
+    def all_periods(self) -> tuple[str, ...]:
+        """Every PM2.5 period of the release, months then quarters then years."""
+        return tuple(label for labels in self.periods.values() for label in labels)
+
+    def pm25_cog(self, period: str) -> Path:
+        """The grid COG of a period (month, quarter or year label)."""
+        if period not in self.all_periods:
+            raise NotFoundError(f"unknown period {period!r}")
+        return self.path(f"pm25/pm25_{period}.tif")
 
     @property
     def pmtiles_names(self) -> Mapping[str, str]:
@@ -271,6 +279,7 @@ def open_release(root: Path) -> Release:
         layers = {raw["id"]: _freeze_layer(raw) for raw in manifest["layers"]}
         quarters = tuple(str(q) for q in manifest["quarters"])
         timeline = tuple(str(q) for q in manifest.get("timeline") or quarters)
+        periods = _periods(manifest, quarters)
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ReleaseUnavailableError(f"invalid release manifest: {reason(e)}") from e
     if manifest.get("id") != root.name:
@@ -309,6 +318,7 @@ def open_release(root: Path) -> Release:
         manifest=MappingProxyType(manifest),
         quarters=quarters,
         timeline=timeline,
+        periods=MappingProxyType(periods),
         layers=MappingProxyType(layers),
         files=MappingProxyType(files),
         sources=tuple(MappingProxyType(s) for s in manifest.get("sources", ())),
@@ -318,6 +328,13 @@ def open_release(root: Path) -> Release:
         records=records,
         stats=stats,
     )
+
+
+def _periods(manifest: Mapping[str, Any], quarters: tuple[str, ...]) -> dict[
+        str, tuple[str, ...]]:
+    """The manifest's periods by type; a release from before months and years has quarters."""
+    raw = manifest.get("periods") or {"quarter": quarters}
+    return {kind: tuple(str(p) for p in raw.get(kind, ())) for kind in PERIOD_TYPES}
 
 
 def plain(value: Any) -> Any:

@@ -28,14 +28,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ...settings import Settings
-from ..deps import MAX_ZOOM, NAME_PATTERN, QUARTER_PATTERN, RELEASE_PATTERN
+from ..deps import MAX_ZOOM, NAME_PATTERN, PERIOD_PATTERN, RELEASE_PATTERN
 from ..errors import NotFoundError
 from ..releases.registry import ReleaseRegistry
 from ..releases.release import ALL, Release
 from .routes import etag_matches, tile_answer
 
 TILE_PATH = re.compile(  # the routes' layer and quarter patterns, without their anchors
-    rf"^/tiles/(?P<layer>{NAME_PATTERN[1:-1]})/(?:(?P<quarter>{QUARTER_PATTERN[1:-1]})/)?"
+    rf"^/tiles/(?P<layer>{NAME_PATTERN[1:-1]})/(?:(?P<quarter>{PERIOD_PATTERN[1:-1]})/)?"
     r"(?P<z>\d{1,2})/(?P<x>\d{1,7})/(?P<y>\d{1,7})\.(?P<ext>png|pbf)$"
 )
 KINDS = {"png": "raster", "pbf": "vector"}

@@ -63,8 +63,9 @@ def test_far_cells_are_nan_and_validation() -> None:
     assert result.n_merged == 1 and result.n_stations == 5
     cell = result.dataset.sel(lon=115.25, lat=38.25, method="nearest")
     assert float(cell["pm25"]) == pytest.approx(45.0)
-    with pytest.raises(ValueError, match="quarter"):
-        interpolate(LON, LAT, VAL, SMALL, "2019-01")
+    with pytest.raises(ValueError, match="not a period"):
+        interpolate(LON, LAT, VAL, SMALL, "2019-1")
+    assert interpolate(LON, LAT, VAL, SMALL, "2019-01").dataset.attrs["quarter"] == "2019-01"
 
 
 @pytest.mark.parametrize("method", ["idw", "kriging"])

@@ -112,7 +112,12 @@ def test_satellite_grids_give_quarterly_means_with_standard_error(tmp_path: Path
     days = [("0110", 10.0), ("0215", 20.0), ("0320", 30.0), ("0705", 50.0)]
     files = [chap(tmp_path / f"CHAP_PM2.5_D1K_2019{md}_V4.nc", field(base)) for md, base in days]
     grid = GridSpec(116.0, 39.8, 116.3, 40.2, 0.05)
-    q1, q3 = satellite_grids(files, grid)
+    grids = {str(g.attrs["quarter"]): g for g in satellite_grids(files, grid)}
+    # a grid per month and quarter with a time step; no year: most of 2019's months are missing
+    assert list(grids) == ["2019-01", "2019-02", "2019-03", "2019Q1", "2019-07", "2019Q3"]
+    q1, q3 = grids["2019Q1"], grids["2019Q3"]
+    assert float(grids["2019-02"]["pm25"].sel({"lat": 39.975, "lon": 116.175},
+                                              method="nearest")) == pytest.approx(27.0, 1e-3)
     assert (q1.attrs["quarter"], q3.attrs["quarter"]) == ("2019Q1", "2019Q3")
     assert q1.attrs["method"] == "satellite" and q1.attrs["n_time_steps"] == 3
     # the 0.05° cell centred at (116.175, 39.975) lies in source cell row 2, col 1
@@ -123,3 +128,14 @@ def test_satellite_grids_give_quarterly_means_with_standard_error(tmp_path: Path
         np.std(source, ddof=1) / np.sqrt(3), 1e-3)
     assert np.isnan(q3["pm25_uncertainty"]).all()  # one time step: no standard error
     assert np.isnan(float(q1["pm25"].sel({"lat": 40.125, "lon": 116.025}, method="nearest")))
+
+
+def test_satellite_grids_make_a_year_only_from_all_its_months(tmp_path: Path) -> None:
+    files = [chap(tmp_path / f"CHAP_PM2.5_D1K_2019{m:02d}15_V4.nc", field(float(m)))
+             for m in range(1, 13)]
+    grids = {str(g.attrs["quarter"]): g for g in satellite_grids(files, GridSpec(
+        116.0, 39.8, 116.3, 40.2, 0.05))}
+    assert "2019" in grids and len(grids) == 12 + 4 + 1
+    cell = {"lat": 39.975, "lon": 116.175}
+    assert float(grids["2019"]["pm25"].sel(cell, method="nearest")) == pytest.approx(
+        np.mean(np.arange(1, 13)) + 7, 1e-3)

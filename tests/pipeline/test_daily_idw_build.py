@@ -31,7 +31,8 @@ def test_daily_idw_build_on_a_local_cluster_equals_the_in_process_run(tmp_path: 
     manifest = verify_release(result.path, checksums=True)
     assert manifest.summary["method"] == "daily-idw" and manifest.quarters == ["2019Q1"]
     assert [(r["label"], r["status"]) for r in result.stages if r["stage"] == "grid"] == [
-        ("2019Q1 daily-idw", "built")]
+        (f"{p} daily-idw", "built") for p in ("2019-01", "2019-02", "2019-03", "2019Q1")]
+    assert manifest.periods["month"] == ["2019-01", "2019-02", "2019-03"]
     assert not list((tmp_path / "var" / "cache" / "stages").glob(".tmp-zarr-*"))
 
     stations = pd.read_csv(result.path / "stations" / "stations.csv", dtype={"code": str})

@@ -13,19 +13,22 @@ from lantian.tiles.release import verify_release
 
 GRID = CHINA_GRID.subgrid(114.0, 37.0, 118.0, 41.0)  # Beijing, Tianjin, central Hebei
 DECEMBER = "china_sites_pm25_201912.csv.gz"
-# What a new month may rebuild: its file, the daily means, the periods holding it, what is
-# made of every period (cube, facts, enterprise and station tiles, statistics) and the catalog.
-EXPECTED_BUILT = {
-    ("observations", DECEMBER), ("daily", "12 files"), ("grid", "2019Q4"),
-    ("raster_tiles", "pm25 2019Q4"), ("raster_tiles", "pm25-cb 2019Q4"), ("cube", ""),
-    ("facts", ""), ("enterprise_tiles", ""), ("station_tiles", ""), ("sparse_tiles", ""),
-    ("statistics", ""), ("station_tables", ""), ("catalog", ""),
+# What a new month may rebuild: its file, the daily means, the periods holding it (the month,
+# its quarter, its year), what is made of every period (cubes, facts, enterprise and station
+# tiles, statistics) and the catalog.
+NEW_PERIODS = ("2019-12", "2019Q4", "2019")
+PERIOD_BOUND = {("grid", p) for p in NEW_PERIODS} | {
+    ("raster_tiles", f"{scale} {p}") for p in NEW_PERIODS for scale in ("pm25", "pm25-cb")} | {
+    ("cube", kind) for kind in ("month", "quarter", "year")}
+EXPECTED_BUILT = PERIOD_BOUND | {
+    ("observations", DECEMBER), ("daily", "12 files"), ("facts", ""), ("enterprise_tiles", ""),
+    ("station_tiles", ""), ("sparse_tiles", ""), ("statistics", ""), ("station_tables", ""),
+    ("catalog", ""),
 }
 # Of those, the ones no other build of the session shares (they depend on this test's grid);
 # the others may come from the session's cache, which other demo builds fill too.
-GRID_BOUND = {("grid", "2019Q4"), ("raster_tiles", "pm25 2019Q4"),
-              ("raster_tiles", "pm25-cb 2019Q4"), ("cube", ""), ("facts", ""),
-              ("enterprise_tiles", ""), ("station_tables", ""), ("catalog", "")}
+GRID_BOUND = PERIOD_BOUND | {("facts", ""), ("enterprise_tiles", ""), ("station_tables", ""),
+                             ("catalog", "")}
 
 
 def test_adding_december_rebuilds_only_what_it_touches(tmp_path: Path, build_cache: Path) -> None:
@@ -52,10 +55,13 @@ def test_adding_december_rebuilds_only_what_it_touches(tmp_path: Path, build_cac
     reused = {(r["stage"], r["label"]) for r in second.stages if r["status"] == "reused"}
     assert {("observations", p.name) for p in demo.observations if p.name != DECEMBER} <= reused
     assert {("grid", q) for q in ("2019Q1", "2019Q2", "2019Q3")} <= reused
+    assert {("grid", f"2019-{m:02d}") for m in range(1, 12)} <= reused
     assert {("enterprises", ""), ("stations", ""), ("basemap", "")} <= reused
 
     manifest = verify_release(second.path, checksums=True)
     assert manifest.quarters == ["2019Q1", "2019Q2", "2019Q3", "2019Q4"]
+    assert manifest.periods == {"month": [f"2019-{m:02d}" for m in range(1, 13)],
+                                "quarter": manifest.quarters, "year": ["2019"]}
     assert manifest.summary["stages"] == second.stages
     # reused files are the cache's own, hard-linked into both releases
     q1 = "pm25/pm25_2019Q1.tif"

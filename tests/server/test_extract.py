@@ -322,8 +322,10 @@ def test_cog_writer_builds_overviews(fixture_release, tmp_path: Path) -> None:
     ("params", "status", "words"),
     [
         ({"quarter": "2019Q1"}, 422, "bbox is required"),
-        ({"bbox": "115,36,116,37"}, 422, "quarter is required"),
+        ({"bbox": "115,36,116,37"}, 422, "period is required"),
         ({"quarter": "2018Q4", "bbox": "115,36,116,37"}, 404, "no PM2.5 grid"),
+        ({"period": "2019-13", "bbox": "115,36,116,37"}, 422, "period"),
+        ({"period": "2018-02", "bbox": "115,36,116,37"}, 404, "'2018-02' has no PM2.5 grid"),
         ({"quarter": "2030Q1", "bbox": "115,36,116,37"}, 422, "quarter"),
         ({"quarter": "2019Q1", "bbox": "100,0,101,1"}, 404, "does not overlap"),
         ({"quarter": "2019Q1", "bbox": "100,20,130,50"}, 422, "bbox area"),
