@@ -17,16 +17,20 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..settings import Settings
+from .api.chart import chart_router
 from .api.routes import api_router
+from .api.stats import stats_router
 from .catalogues import catalogue_router
 from .embeds.preview import preview_router
 from .embeds.routes import embed_router
 from .errors import add_exception_handlers
 from .exports.downloads import downloads_router
 from .exports.extract import extract_router
+from .feeds.routes import feeds_router
 from .head import HeadAsGet
 from .releases.registry import ReleaseRegistry
 from .releases.release import load_release
+from .tiles.diff import diff_router
 from .tiles.fastpath import TileFastPath
 from .tiles.routes import tile_router
 
@@ -76,7 +80,11 @@ def create_app(settings: Settings) -> LantianApp:
     app.state.settings = settings
     add_exception_handlers(app)
     app.include_router(tile_router(settings))
+    app.include_router(diff_router(settings))
     app.include_router(api_router(settings))
+    app.include_router(stats_router(settings))
+    app.include_router(chart_router(settings))
+    app.include_router(feeds_router(settings))
     app.include_router(downloads_router(settings))
     app.include_router(preview_router(settings))
     app.include_router(extract_router(settings))

@@ -33,6 +33,7 @@ def load_helper(name: str, path: Path) -> ModuleType:
 
 # Loaded before any other conftest, so tests and conftests just `import` them.
 load_helper("lantian_fixture_release", Path(__file__).with_name("server") / "fixture_release.py")
+load_helper("lantian_fixture_stats", Path(__file__).with_name("server") / "fixture_stats.py")
 load_helper("lantian_fake_cnmaps", Path(__file__).with_name("fake_cnmaps.py"))
 load_helper("lantian_small_inputs", Path(__file__).with_name("small_inputs.py"))
 load_helper("lantian_served", Path(__file__).with_name("served.py"))

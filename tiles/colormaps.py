@@ -5,6 +5,9 @@ Breakpoints (µg/m³) are the same for every scale and every quarter:
 - 15 and 35: GB 3095-2012 annual-mean limits, grade I and grade II;
 - 75: GB 3095-2012 24-hour grade II limit (= HJ 633-2012 IAQI 100);
 - 115, 150, 250: HJ 633-2012 PM2.5 IAQI band edges 150, 200, 300.
+
+``DIFF_COLORMAPS`` holds the diverging scale of a change between two periods (B − A, µg/m³,
+``pm25-diff``): the difference tiles of ``server/tiles/diff.py``, not rendered by the pipeline.
 """
 
 from __future__ import annotations
@@ -35,9 +38,10 @@ LABELS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class ColorClass:
-    """One class: values in [lower, upper) get ``rgba``; ``upper`` None means open-ended."""
+    """One class: values in [lower, upper) get ``rgba``; ``lower`` or ``upper`` None means
+    open-ended."""
 
-    lower: float
+    lower: float | None
     upper: float | None
     rgba: RGBA
     label: str
@@ -49,7 +53,8 @@ class ColorClass:
 
 @dataclass(frozen=True)
 class Colormap:
-    """A classed colour scale; class ``i`` covers ``[BREAKPOINTS[i], BREAKPOINTS[i+1])``."""
+    """A classed colour scale: class ``i`` covers ``[classes[i].lower, classes[i].upper)``
+    (for the PM2.5 scales ``[BREAKPOINTS[i], BREAKPOINTS[i+1])``)."""
 
     name: str
     title: str
@@ -141,10 +146,51 @@ PM25_CB = _scale(
 
 COLORMAPS: Mapping[str, Colormap] = {c.name: c for c in (PM25, PM25_CB)}
 
+# The change between two periods, B − A (µg/m³): classes symmetric around "within ±5" (little
+# change), at 5, 10, 20 and 40 µg/m³ either way; each class is [lower, upper) like the others.
+DIFF_BOUNDS: tuple[float, ...] = (-40.0, -20.0, -10.0, -5.0, 5.0, 10.0, 20.0, 40.0)
+DIFF_LABELS: tuple[str, ...] = (
+    "< −40: at least 40 lower in B (cleaner)",
+    "−40 to −20: 20 to 40 lower in B (cleaner)",
+    "−20 to −10: 10 to 20 lower in B (cleaner)",
+    "−10 to −5: 5 to 10 lower in B (cleaner)",
+    "−5 to 5: within 5 (little change)",
+    "5 to 10: 5 to 10 higher in B (dirtier)",
+    "10 to 20: 10 to 20 higher in B (dirtier)",
+    "20 to 40: 20 to 40 higher in B (dirtier)",
+    "≥ 40: at least 40 higher in B (dirtier)",
+)
+
+
+def _diverging(name: str, title: str, source: str, colors: tuple[str, ...]) -> Colormap:
+    lowers: tuple[float | None, ...] = (None, *DIFF_BOUNDS)
+    uppers: tuple[float | None, ...] = (*DIFF_BOUNDS, None)
+    classes = tuple(
+        ColorClass(lower, upper, (*_rgb(color), 255), label)
+        for lower, upper, color, label in zip(lowers, uppers, colors, DIFF_LABELS, strict=True)
+    )
+    return Colormap(name, title, source, classes)
+
+
+PM25_DIFF = _diverging(
+    "pm25-diff",
+    "PM2.5 change between two periods (B − A)",
+    "ColorBrewer 2.0 diverging RdBu, 9 classes (Brewer & Harrower, colorbrewer2.org; marked "
+    "colour-blind safe): blue = lower in B (cleaner), red = higher (dirtier). The middle class "
+    "(within ±5) is a neutral grey instead of RdBu's near-white, so little change stands apart "
+    "from the transparent areas without data in A or B.",
+    ("#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#dcdcdc", "#fddbc7", "#f4a582", "#d6604d",
+     "#b2182b"),
+)  # fmt: skip
+
+DIFF_COLORMAPS: Mapping[str, Colormap] = {PM25_DIFF.name: PM25_DIFF}
+
 
 def get_colormap(name: str) -> Colormap:
-    """The registered colour scale ``name``; KeyError lists the known names."""
+    """The registered colour scale ``name`` (a PM2.5 or a difference scale); KeyError lists the
+    known names."""
+    known = {**COLORMAPS, **DIFF_COLORMAPS}
     try:
-        return COLORMAPS[name]
+        return known[name]
     except KeyError:
-        raise KeyError(f"unknown colormap {name!r}; known: {', '.join(COLORMAPS)}") from None
+        raise KeyError(f"unknown colormap {name!r}; known: {', '.join(known)}") from None

@@ -1,5 +1,5 @@
-"""JSON API: release summary, colour scales, enterprises and their cards, PM2.5 point values,
-statistics and the record match report."""
+"""JSON API: release summary, colour scales, enterprises and their cards, PM2.5 point values
+and the record match report (statistics: ``api.stats``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from ..deps import (
     PageParams,
     PointParams,
     ReleaseDep,
-    StatsFilter,
     parse_bbox,
     pinned_query,
 )
@@ -61,6 +60,7 @@ def release_summary(release: Release, base: str, pin: str = "") -> dict[str, Any
         "title_zh": manifest.get("title_zh", ""),
         "synthetic": bool(manifest.get("synthetic", False)),
         "quarters": list(release.quarters),
+        "periods": plain(release.periods),
         "timeline": list(release.timeline),
         "layers": layers,
         "sources": plain(release.sources),
@@ -259,22 +259,17 @@ def api_router(settings: Settings) -> APIRouter:
 
     @router.get("/api/pm25/point", tags=["pm25"])
     def pm25_point(release: ReleaseDep, point: Annotated[PointParams, Depends()]) -> dict[str, Any]:
-        """Quarterly mean PM2.5 and its uncertainty (µg/m³) at a point; null = no data."""
-        value, uncertainty = sample_pm25(release.pm25_cog(point.quarter), point.lon, point.lat)
+        """Mean PM2.5 of a month, quarter or year and its uncertainty (µg/m³) at a point;
+        null = no data."""
+        value, uncertainty = sample_pm25(release.pm25_cog(point.label), point.lon, point.lat)
         return {
             "lon": point.lon,
             "lat": point.lat,
-            "quarter": point.quarter,
+            "period": point.label,
+            **({"quarter": point.quarter} if point.quarter else {}),
             "pm25": value,
             "uncertainty": uncertainty,
             "units": "µg/m³",
         }
-
-    @router.get("/api/stats", tags=["stats"])
-    def stats(release: ReleaseDep, filters: Annotated[StatsFilter, Depends()]) -> dict[str, Any]:
-        """Regional PM2.5 statistics rows matching every given filter."""
-        wanted = {k: v for k, v in vars(filters).items() if v is not None}
-        rows = [plain(r) for r in release.stats if all(r.get(k) == v for k, v in wanted.items())]
-        return {"total": len(rows), "rows": rows}
 
     return router

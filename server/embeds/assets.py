@@ -37,6 +37,9 @@ LINKED_JS = (
     ("maplibre_gl_leaflet", "maplibre-gl-leaflet/leaflet-maplibre-gl.js"),
 )
 LINKED_CSS = (("maplibre_gl_css", "maplibre-gl/maplibre-gl.css"),)
+# Embeds of two periods (compare=A,B): the swipe, leaflet-side-by-side (embeds/compare.py).
+SIDE_BY_SIDE_JS = (("leaflet_side_by_side", "leaflet-side-by-side/leaflet-side-by-side.js"),)
+SIDE_BY_SIDE_CSS = (("leaflet_side_by_side_css", "leaflet-side-by-side/leaflet-side-by-side.css"),)
 FONT = "noto-sans-sc/noto-sans-sc-chinese-simplified-400-normal.woff2"
 SOURCE_MAP = re.compile(r"^\s*//[#@] sourceMappingURL=.*$", re.MULTILINE)
 CSS_URL = re.compile(r"url\((['\"]?)(images/[A-Za-z0-9_.-]+)\1\)")
@@ -51,12 +54,17 @@ def script_json(value: Any) -> str:
     return re.sub("[<>&\u2028\u2029]", lambda m: SCRIPT_UNSAFE[m.group(0)], text)
 
 
-def vendor_urls(server_url: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def vendor_urls(
+    server_url: str, side_by_side: bool = False
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(js, css) of a linked embed as folium ``default_js``/``default_css`` lists on the
-    lantian server."""
+    lantian server (with the swipe's plugin for ``side_by_side``)."""
     base = f"{server_url.rstrip('/')}/static/vendor"
-    return ([(n, f"{base}/{p}") for n, p in JS + LINKED_JS],
-            [(n, f"{base}/{p}") for n, p in CSS + LINKED_CSS])  # fmt: skip
+    js: list[tuple[str, str]] = [*JS, *LINKED_JS]
+    css: list[tuple[str, str]] = [*CSS, *LINKED_CSS]
+    if side_by_side:
+        js, css = js + list(SIDE_BY_SIDE_JS), css + list(SIDE_BY_SIDE_CSS)
+    return [(n, f"{base}/{p}") for n, p in js], [(n, f"{base}/{p}") for n, p in css]
 
 
 def font_face(server_url: str) -> str:
@@ -86,8 +94,20 @@ def _script_text(text: str) -> str:
 @lru_cache(maxsize=1)
 def inline_assets() -> tuple[str, str]:
     """(``<style>`` elements, ``<script>`` elements) of the vendored libraries, inlined."""
+    return _inline(CSS, JS)
+
+
+@lru_cache(maxsize=1)
+def inline_side_by_side() -> tuple[str, str]:
+    """The swipe's plugin (its thumb's image as a ``data:`` URI), inlined."""
+    return _inline(SIDE_BY_SIDE_CSS, SIDE_BY_SIDE_JS)
+
+
+def _inline(
+    css: tuple[tuple[str, str], ...], js: tuple[tuple[str, str], ...]
+) -> tuple[str, str]:
     styles = []
-    for _, relative in CSS:
+    for _, relative in css:
         path = VENDOR_DIR / relative
         text = SOURCE_MAP.sub("", path.read_text(encoding="utf-8"))
         text = text.replace("/*# sourceMappingURL", "/* sourceMappingURL")
@@ -96,7 +116,7 @@ def inline_assets() -> tuple[str, str]:
         styles.append(f"<style>\n{text}\n</style>")
     scripts = [
         f"<script>\n{_script_text((VENDOR_DIR / relative).read_text(encoding='utf-8'))}\n</script>"
-        for _, relative in JS
+        for _, relative in js
     ]
     return "\n".join(styles), "\n".join(scripts)
 
@@ -140,6 +160,12 @@ _CSS = """
   border-right: 0; }
 .lt-legend .lt-class:last-child .lt-sw { border-right: 1px solid rgba(0,0,0,0.2); }
 .lt-legend .lt-note { color: #555; margin: 2px 0; }
+.lt-legend .lt-ends { display: flex; justify-content: space-between; gap: 6px; margin: 2px 0; }
+.lt-legend .lt-cleaner { color: #2166ac; font-weight: 600; }
+.lt-legend .lt-dirtier { color: #b2182b; font-weight: 600; text-align: right; }
+.lt-title .lt-sides { color: #222; font-weight: 600; }
+.leaflet-sbs-range:focus-visible::-webkit-slider-thumb { outline: 3px solid #0b61a4; }
+.leaflet-sbs-range:focus-visible::-moz-range-thumb { outline: 3px solid #0b61a4; }
 .lt-legend .lt-keys { display: flex; flex-wrap: wrap; column-gap: 8px; }
 .lt-legend .lt-item { display: flex; align-items: center; gap: 3px; margin: 1px 0;
   line-height: 1.2; }
@@ -226,9 +252,48 @@ _JS = """
   var state = { map: map, markers: 0, ready: false, basemap: null, labels: [] };
   window.lantianEmbed = state;
 
+  // Two periods side by side (compare=A,B): each side is a pane, handed to
+  // leaflet-side-by-side as a layer whose container it clips (its own layers' containers are
+  // offset inside the map pane, which the plugin's clip rectangle does not allow for).
+  var Side = L.Layer.extend({
+    initialize: function (name, zIndex) { this._name = name; this._zIndex = zIndex; },
+    onAdd: function (m) {
+      this._pane = m.getPane(this._name) || m.createPane(this._name);
+      this._pane.style.zIndex = this._zIndex;
+      this._pane.style.pointerEvents = "none";
+    },
+    onRemove: function () {},
+    getContainer: function () { return this._pane; },
+  });
+  function sideBySide(zIndex) {
+    var left = new Side("lt-side-a", zIndex).addTo(map);
+    var right = new Side("lt-side-b", zIndex + 1).addTo(map);
+    state.sideBySide = L.control.sideBySide(left, right).addTo(map);
+    var range = map.getContainer().querySelector(".leaflet-sbs-range");
+    if (range) range.setAttribute("aria-label", config.compare.label);
+  }
+  function linkedCompare(c) {
+    sideBySide(200);
+    state.sides = c.styles.map(function (style, i) {
+      var pane = i ? "lt-side-b" : "lt-side-a";
+      try {
+        return L.maplibreGL({ style: style, interactive: false, pane: pane }).addTo(map);
+      } catch (e) {
+        var tiles = c.tiles[i];
+        if (!tiles) return null;
+        return L.tileLayer(tiles.url, L.extend({ pane: pane }, tiles.options)).addTo(map);
+      }
+    });
+    state.basemap = state.sides[1];
+  }
+
   // The basemap. Linked: MapLibre inside Leaflet draws the release's basemap tiles and PM2.5
   // (labels with the vendored font, loaded first); without WebGL, PM2.5 as Leaflet tiles.
   function linkedBasemap() {
+    if (config.compare) {
+      linkedCompare(config.compare);
+      return;
+    }
     try {
       state.basemap = L.maplibreGL({ style: config.style, interactive: false }).addTo(map);
     } catch (e) {
@@ -289,6 +354,15 @@ _JS = """
     map.on("zoomend moveend resize", place);
     if (details) details.addEventListener("toggle", place);
     place();
+  }
+  if (config.compare && config.compare.overlays) { // standalone: each period's inline image
+    sideBySide(400); // above the land, under the lines and labels
+    config.compare.overlays.forEach(function (o, i) {
+      if (!o) return;
+      L.imageOverlay(o[0], [[o[1][1], o[1][0]], [o[1][3], o[1][2]]], {
+        pane: i ? "lt-side-b" : "lt-side-a", opacity: config.compare.opacity, interactive: false,
+        className: "lt-pm25" }).addTo(map);
+    });
   }
   if (config.style) {
     var fonts = document.fonts && document.fonts.load
@@ -370,6 +444,6 @@ EMBED_JS = _fill(_JS, {
 def assets_digest() -> str:
     """A digest of every asset an embed carries or links (part of the ETag of ``/embed``)."""
     digest = hashlib.sha256()
-    for text in (EMBED_CSS, EMBED_JS, *inline_assets()):
+    for text in (EMBED_CSS, EMBED_JS, *inline_assets(), *inline_side_by_side()):
         digest.update(text.encode())
     return digest.hexdigest()[:16]

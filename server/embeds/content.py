@@ -10,6 +10,7 @@ import math
 import re
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -171,16 +172,19 @@ def _mercator_y(lat: float) -> float:
     return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
 
 
-def overlay_image(
-    path: Path, bbox: BBox, classes: Sequence[Mapping[str, Any]], max_side: int
-) -> tuple[str, BBox] | None:
-    """The COG's band 1 within ``bbox`` in Web Mercator, coloured by ``classes``, as a PNG
-    ``data:`` URI with its WGS-84 bounds; at most ``max_side`` pixels a side (never finer than
-    the grid). None when the grid does not reach the bbox."""
+@dataclass(frozen=True)
+class OverlayFrame:
+    """Where a PM2.5 overlay is read: WGS-84 bounds and a Web Mercator image size."""
+
+    bounds: BBox
+    width: int
+    height: int
+
+
+def overlay_frame(path: Path, bbox: BBox, max_side: int) -> OverlayFrame | None:
+    """The part of ``bbox`` the COG covers, at most ``max_side`` pixels a side in Web Mercator
+    (never finer than the grid); None when the grid does not reach the bbox."""
     import rasterio
-    from PIL import Image
-    from rio_tiler.constants import WEB_MERCATOR_CRS, WGS84_CRS
-    from rio_tiler.io import Reader
 
     with rasterio.open(path) as ds:
         left, bottom, right, top = ds.bounds
@@ -197,21 +201,47 @@ def overlay_image(
     height = max(1, round(width * span_y / span_x))
     if height > max_side:
         width, height = max(1, round(max_side * span_x / span_y)), max_side
+    return OverlayFrame((west, south, east, north), width, height)
+
+
+def read_overlay(path: Path, frame: OverlayFrame) -> np.ndarray:
+    """The COG's band 1 on ``frame`` in Web Mercator (nearest cell), NaN without data."""
+    from rio_tiler.constants import WEB_MERCATOR_CRS, WGS84_CRS
+    from rio_tiler.io import Reader
+
     with Reader(str(path)) as cog, warnings.catch_warnings():
         # rio-tiler still multiplies Affine by tuples with `*`; affine 3 flags that.
         warnings.filterwarnings("ignore", "Use `@` matmul", PendingDeprecationWarning)
         data = cog.part(
-            (west, south, east, north), dst_crs=WEB_MERCATOR_CRS, bounds_crs=WGS84_CRS,
-            indexes=1, width=width, height=height, resampling_method="nearest",
+            frame.bounds, dst_crs=WEB_MERCATOR_CRS, bounds_crs=WGS84_CRS, indexes=1,
+            width=frame.width, height=frame.height, resampling_method="nearest",
             reproject_method="nearest",
         )  # fmt: skip
-    values = np.ma.masked_invalid(data.array[0].astype(np.float64)).filled(np.nan)
+    return np.ma.masked_invalid(data.array[0].astype(np.float64)).filled(np.nan)
+
+
+def encode_overlay(values: np.ndarray, classes: Sequence[Mapping[str, Any]]) -> str | None:
+    """``values`` coloured by ``classes`` as a PNG ``data:`` URI; None when none is finite."""
+    from PIL import Image
+
     if not np.isfinite(values).any():
         return None
     buffer = io.BytesIO()
     Image.fromarray(class_rgba(values, classes), "RGBA").save(buffer, "PNG", optimize=True)
-    uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-    return uri, (west, south, east, north)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def overlay_image(
+    path: Path, bbox: BBox, classes: Sequence[Mapping[str, Any]], max_side: int
+) -> tuple[str, BBox] | None:
+    """The COG's band 1 within ``bbox`` in Web Mercator, coloured by ``classes``, as a PNG
+    ``data:`` URI with its WGS-84 bounds; at most ``max_side`` pixels a side (never finer than
+    the grid). None when the grid does not reach the bbox."""
+    frame = overlay_frame(path, bbox, max_side)
+    if frame is None:
+        return None
+    uri = encode_overlay(read_overlay(path, frame), classes)
+    return None if uri is None else (uri, frame.bounds)
 
 
 # ---- legend, title, attribution --------------------------------------------------------------
@@ -231,12 +261,15 @@ def class_label(cls: Mapping[str, Any], last: bool) -> str:
 
 def legend_html(doc: Mapping[str, Any] | None, has_grid: bool, quarter: str,
                 palette: Sequence[tuple[str, str]], count: int, lang: Lang,
-                present: set[str] | None = None) -> str:  # fmt: skip
-    """Legend: the PM2.5 classes as one horizontal scale and the plant markers in a flow, so it
-    stays small (collapsed on small frames by the embed's script)."""
+                present: set[str] | None = None, scale_html: str | None = None) -> str:  # fmt: skip
+    """Legend: the PM2.5 classes as one horizontal scale (or ``scale_html``, e.g. the change
+    between two periods) and the plant markers in a flow, so it stays small (collapsed on
+    small frames by the embed's script)."""
     e = html.escape
     out = [f"<details open><summary>{e(_(lang, 'embed.legend'))}</summary>"]
-    if doc is not None:
+    if scale_html is not None:
+        out.append(scale_html)
+    elif doc is not None:
         units = _text(doc.get("units"))
         title = scale_title(lang, doc)
         heading = _(lang, "embed.legend.scale", title=title, units=units) if units else title
@@ -276,9 +309,14 @@ def legend_html(doc: Mapping[str, Any] | None, has_grid: bool, quarter: str,
     return "".join(out)
 
 
-def title_html(title: str, release: Release, quarter: str, synthetic: bool, lang: Lang) -> str:
+def title_html(title: str, release: Release, quarter: str, synthetic: bool, lang: Lang,
+               sides: str | None = None) -> str:  # fmt: skip
+    """Title, the two periods shown (``sides``) if any, data date, synthetic-data warning."""
     e = html.escape
-    out = [f"<h1>{e(title)}</h1>", f"<p>{e(data_date(release, quarter, lang))}</p>"]
+    out = [f"<h1>{e(title)}</h1>"]
+    if sides:
+        out.append(f'<p class="lt-sides">{e(sides)}</p>')
+    out.append(f"<p>{e(data_date(release, quarter, lang))}</p>")
     if synthetic:
         out.append(f'<p class="lt-synthetic">{e(_(lang, "embed.synthetic"))}</p>')
     out.append('<p class="lt-status" role="status"></p>')

@@ -39,12 +39,13 @@ from cachetools import LRUCache
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from ...i18n import Lang
+from ...i18n import Lang, format_period
 from ...i18n import translate as _
 from ...settings import Settings
+from ...tiles.colormaps import PM25_DIFF
 from ..deps import NAME_PATTERN, QUARTER_PATTERN, LangDep, ReleaseDep, parse_bbox, vary_language
 from ..errors import ERROR_RESPONSES, InvalidParameterError
-from ..releases.release import Release
+from ..releases.release import LayerInfo, Release
 from ..tiles.routes import base_url, etag_matches
 from .assets import (
     EMBED_CSS,
@@ -52,10 +53,19 @@ from .assets import (
     assets_digest,
     font_face,
     inline_assets,
+    inline_side_by_side,
     script_json,
     vendor_urls,
 )
 from .basemap import embed_basemap
+from .compare import (
+    PAIR_PATTERN,
+    diff_overlay,
+    diff_scale_html,
+    pair_texts,
+    parse_pair,
+    period_overlay,
+)
 from .content import (
     attributions,
     industry_palette,
@@ -87,7 +97,7 @@ HTML_LANG = {"zh": "zh-CN", "en": "en"}
 BASEMAP_PAD = 0.25  # a standalone embed's basemap covers its region and a quarter around it
 SERVER_URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?$")
 ALT_ID = "lt-alt"  # the visually hidden alt text of the map
-PAGE_VERSION = "2"  # part of the ETag: bump when the page's building changes
+PAGE_VERSION = "3"  # part of the ETag: bump when the page's building changes
 PAGE_CACHE_BYTES = 64 * 2**20  # the built pages of recent /embed requests kept in memory
 
 
@@ -104,6 +114,7 @@ class EmbedMap:
     markers: int
     alt: str = ""  # the map described in words, from the data
     lang: Lang = "en"
+    periods: str | None = None  # two periods: "compare-2019Q1-2019Q3", "diff-…"
 
     @cached_property
     def html(self) -> str:
@@ -117,7 +128,7 @@ class EmbedMap:
 
     @property
     def filename(self) -> str:
-        return f"lantian-{self.release}-{self.quarter}.html"
+        return f"lantian-{self.release}-{self.periods or self.quarter}.html"
 
     def _repr_html_(self) -> str:
         return str(self.map._repr_html_())
@@ -181,6 +192,40 @@ def markers_query(release: Release, resolved: ResolvedView, lang: Lang) -> str:
     return urlencode(params)
 
 
+def _tiles_config(url: str, layer: LayerInfo) -> dict[str, Any]:
+    """A Leaflet tile layer of ``url`` within ``layer``'s zooms and bounds (no WebGL)."""
+    lw, ls, le, ln = layer.bounds
+    return {"url": url, "options": {
+        "opacity": RASTER_OPACITY, "maxNativeZoom": layer.maxzoom,
+        "minNativeZoom": layer.minzoom, "bounds": [[ls, lw], [ln, le]]}}  # fmt: skip
+
+
+def _compare_config(release: Release, layer: LayerInfo, doc: Mapping[str, Any],
+                    resolved: ResolvedView, server: str | None, lang: Lang,
+                    limits: EmbedLimits) -> dict[str, Any]:  # fmt: skip
+    """The swipe of ``compare=A,B`` for the embed's script: linked, a MapLibre style per side
+    (and Leaflet tiles without WebGL); standalone, an inline overlay per side."""
+    pair = resolved.pair
+    assert pair is not None
+    labels = (pair.a, pair.b)
+    label = _(lang, "compare.swipe_label", a=format_period(lang, pair.a),
+              b=format_period(lang, pair.b))  # fmt: skip
+    if server is None:
+        overlays = [
+            period_overlay(release.pm25_cog(p), padded(resolved.bbox), doc["classes"],
+                           limits.max_overlay_side) if p in layer.files else None
+            for p in labels
+        ]  # fmt: skip
+        return {"overlays": overlays, "label": label, "opacity": RASTER_OPACITY}
+    styles, tiles = [], []
+    for period in labels:
+        shown = period in layer.files
+        styles.append(linked_style(server, release, lang, layer if shown else None, period))
+        url = f"{server}/tiles/{layer.id}/{period}/{{z}}/{{x}}/{{y}}.png?release={release.id}"
+        tiles.append(_tiles_config(url, layer) if shown else None)
+    return {"styles": styles, "tiles": tiles, "label": label}
+
+
 def embed_map(
     release: Release,
     view: EmbedView,
@@ -202,7 +247,11 @@ def embed_map(
     described = describe_view(release, describe_filters(view, resolved), (
         resolved.layer.id if resolved.layer is not None else DEFAULT_LAYER),
         limits.max_bbox_area, lang)  # fmt: skip
-    title = view.title or described.title
+    pair = resolved.pair
+    paired = pair_texts(lang, pair) if pair is not None else None
+    title = view.title or (paired.title if paired is not None else described.title)
+    alt_text = f"{paired.alt} {described.alt}" if paired is not None else described.alt
+    side_by_side = pair is not None and pair.mode == "compare"
     synthetic = bool(release.manifest.get("synthetic", False))
     quarter = resolved.quarter
     west, south, east, north = resolved.bbox
@@ -215,11 +264,14 @@ def embed_map(
     css = EMBED_CSS
     if mode == "linked":
         assert server is not None
-        m.default_js, m.default_css = vendor_urls(server)
+        m.default_js, m.default_css = vendor_urls(server, side_by_side)
         css = font_face(server) + css
     else:
         m.default_js, m.default_css = [], []
         styles, scripts = inline_assets()
+        if side_by_side:
+            extra_styles, extra_scripts = inline_side_by_side()
+            styles, scripts = f"{styles}\n{extra_styles}", f"{scripts}\n{extra_scripts}"
         figure.header.add_child(Element(styles), name="lantian_vendor_css")
         figure.header.add_child(Element(scripts), name="lantian_vendor_js")
     figure.header.add_child(Element(f"<style>{css}</style>"), name="lantian_embed_css")
@@ -227,7 +279,7 @@ def embed_map(
     figure.header.add_child(Element('<link rel="icon" href="data:,">'), name="lantian_icon")
     # The alt text written from the data: the page's description, and the map's (the script
     # points the map container's aria-describedby at it).
-    alt = html.escape(described.alt)
+    alt = html.escape(alt_text)
     figure.header.add_child(Element(f'<meta name="description" content="{alt}">'),
                             name="lantian_description")  # fmt: skip
     figure.html.add_child(Element(f'<p id="{ALT_ID}" class="lt-sr-only">{alt}</p>'),
@@ -241,18 +293,38 @@ def embed_map(
     layer = resolved.layer
     doc = colormap_doc(release, layer.colormap or layer.id) if layer is not None else None
     grid = layer is not None and resolved.has_grid and doc is not None
-    if mode == "linked":
+    scale_html = None
+    if pair is not None and layer is not None and doc is not None:
+        if pair.mode == "compare":
+            config["compare"] = _compare_config(release, layer, doc, resolved, server, lang,
+                                                limits)  # fmt: skip
+            if server is not None:
+                config["style"] = config["compare"]["styles"][1]
+        else:
+            scale = colormap_doc(release, PM25_DIFF.name)
+            scale_html = diff_scale_html(scale, pair, lang)
+            if server is not None:
+                url = (f"{server}/tiles/{PM25_DIFF.name}/{pair.a}/{pair.b}/{{z}}/{{x}}/{{y}}.png"
+                       f"?release={release.id}")  # fmt: skip
+                config["style"] = linked_style(server, release, lang, layer, pair.b, url)
+                config["pm25Tiles"] = _tiles_config(url, layer)
+            else:
+                image = diff_overlay(release, pair, padded(resolved.bbox), scale["classes"],
+                                     limits.max_overlay_side)  # fmt: skip
+                if image is not None:
+                    uri, (ow, os_, oe, on) = image
+                    folium.raster_layers.ImageOverlay(
+                        image=uri, bounds=[[os_, ow], [on, oe]], opacity=RASTER_OPACITY,
+                        name=paired.title if paired else "", class_name="lt-pm25",
+                        interactive=False,
+                    ).add_to(m)  # fmt: skip
+    elif mode == "linked":
         assert server is not None
         config["style"] = linked_style(server, release, lang, layer if grid else None, quarter)
         if grid:
             assert layer is not None
-            lw, ls, le, ln = layer.bounds
-            config["pm25Tiles"] = {
-                "url": f"{server}/tiles/{layer.id}/{quarter}/{{z}}/{{x}}/{{y}}.png"
-                       f"?release={release.id}",
-                "options": {"opacity": RASTER_OPACITY, "maxNativeZoom": layer.maxzoom,
-                            "minNativeZoom": layer.minzoom, "bounds": [[ls, lw], [ln, le]]},
-            }  # fmt: skip
+            url = f"{server}/tiles/{layer.id}/{quarter}/{{z}}/{{x}}/{{y}}.png?release={release.id}"
+            config["pm25Tiles"] = _tiles_config(url, layer)
     elif grid:
         assert layer is not None and doc is not None
         image = overlay_image(
@@ -277,9 +349,10 @@ def embed_map(
         "prefix": "Leaflet · lantian",
         "maxZoom": MAX_ZOOM,
         "attributions": texts,
-        "titleHtml": title_html(title, release, quarter, synthetic, lang),
-        "legendHtml": legend_html(doc, resolved.has_grid, quarter, palette,
-                                  int(resolved.index.size), lang, present),
+        "titleHtml": title_html(title, release, quarter, synthetic, lang,
+                                paired.sides if paired is not None else None),
+        "legendHtml": legend_html(doc, resolved.has_grid or side_by_side, quarter, palette,
+                                  int(resolved.index.size), lang, present, scale_html),
         "industries": [list(p) for p in palette],
         "texts": {"loading": _(lang, "embed.loading"), "loadFailed": _(lang, "embed.load_failed"),
                   "zoomIn": _(lang, "embed.zoom_in"), "zoomOut": _(lang, "embed.zoom_out")},
@@ -293,8 +366,9 @@ def embed_map(
         config["markers"] = marker_rows(release, resolved, lang)
         config["basemap"] = embed_basemap(release, padded(resolved.bbox, BASEMAP_PAD), lang,
                                           resolved.bbox)  # fmt: skip
+    periods = f"{pair.mode}-{pair.a}-{pair.b}" if pair is not None else None
     return EmbedMap(m, release.id, quarter, mode, title, resolved.bbox, int(resolved.index.size),
-                    described.alt, lang)
+                    alt_text, lang, periods)
 
 
 def embed(
@@ -313,11 +387,15 @@ def embed(
     mode: Mode = "standalone",
     server_url: str | None = None,
     lang: Lang = "en",
+    compare: str | None = None,
+    diff: str | None = None,
 ) -> EmbedMap:
     """A folium embed from a data dir, for notebooks and scripts::
 
         lantian.embed(data_dir="var", province="河北省", quarter="2019Q1", lang="zh").save(
             "hebei.html")
+        lantian.embed(data_dir="var", province="河北省", compare="2019Q1,2019Q3")  # a swipe
+        lantian.embed(data_dir="var", province="河北省", diff="2019Q1,2019Q3")  # B − A
     """
     from ..releases.release import load_release
 
@@ -327,7 +405,8 @@ def embed(
         view = EmbedView(
             quarter=quarter, bbox=tuple(bbox) if bbox is not None else None,  # type: ignore[arg-type]
             province=province, industry=industry, q=q, has_violations=has_violations,
-            output_up=output_up, layer=layer, title=title,
+            output_up=output_up, layer=layer, title=title, compare=parse_pair("compare", compare),
+            diff=parse_pair("diff", diff),
         )  # fmt: skip
         return embed_map(opened, view, mode, server_url, EmbedLimits.from_settings(settings),
                          lang)  # fmt: skip
@@ -379,6 +458,20 @@ class EmbedOptions:
         Query(description="linked: small page loading tiles and plants from this server; "
               "standalone: one self-contained HTML file (download) that opens offline."),
     ] = "linked"
+    compare: Annotated[
+        str | None,
+        Query(pattern=PAIR_PATTERN, description="Two periods A,B (months, quarters or years, "
+              "e.g. 2019Q1,2019Q3): a swipe between their PM2.5, A left, B right."),
+    ] = None
+    diff: Annotated[
+        str | None,
+        Query(pattern=PAIR_PATTERN, description="Two periods A,B of one type (e.g. "
+              "2019Q1,2019Q3): the change in PM2.5 B − A with its diverging legend."),
+    ] = None
+
+    def pairs(self) -> dict[str, tuple[str, str] | None]:
+        return {"compare": parse_pair("compare", self.compare),
+                "diff": parse_pair("diff", self.diff)}  # fmt: skip
 
 
 def page_etag(release: Release, *parts: Any) -> str:
@@ -418,7 +511,8 @@ def embed_router(settings: Settings) -> APIRouter:
         source's attribution, in ``lang``. ``linked`` loads tiles and plants from this server
         (pinned to the release); ``standalone`` is a self-contained file served as a
         download."""
-        view = where.view(limits.max_bbox_area, layer=options.layer, title=options.title)
+        view = where.view(limits.max_bbox_area, layer=options.layer, title=options.title,
+                          **options.pairs())  # fmt: skip
         server = base_url(request, settings)
         linked = options.mode == "linked"
         etag = page_etag(release, asdict(view), options.mode, server if linked else None,

@@ -103,10 +103,13 @@ def label_layers(lang: Lang) -> list[dict[str, Any]]:
 
 
 def linked_style(
-    server: str, release: Release, lang: Lang, raster: LayerInfo | None, quarter: str | None
+    server: str, release: Release, lang: Lang, raster: LayerInfo | None, quarter: str | None,
+    tiles: str | None = None,
 ) -> dict[str, Any]:
     """The MapLibre style of a linked embed: the release's basemap tiles and, when ``raster``
-    and ``quarter`` are given, its PM2.5 tiles, all from ``server`` and pinned to the release."""
+    and ``quarter`` are given, its PM2.5 tiles (or the raster tiles at ``tiles``, e.g. the
+    difference of two periods, drawn within the raster's zooms and bounds), all from
+    ``server`` and pinned to the release."""
     pin = f"?release={release.id}"
     sources: dict[str, Any] = {}
     layers: list[dict[str, Any]] = [
@@ -127,7 +130,7 @@ def linked_style(
     if raster is not None and quarter is not None:
         sources["pm25"] = {
             "type": "raster",
-            "tiles": [f"{server}/tiles/{raster.id}/{quarter}/{{z}}/{{x}}/{{y}}.png{pin}"],
+            "tiles": [tiles or f"{server}/tiles/{raster.id}/{quarter}/{{z}}/{{x}}/{{y}}.png{pin}"],
             "tileSize": 256,
             "minzoom": raster.minzoom,
             "maxzoom": raster.maxzoom,

@@ -13,6 +13,7 @@ from ..api.routes import enterprise_mask, timeline_position
 from ..deps import EnterpriseFilter, parse_bbox
 from ..errors import InvalidParameterError, NotFoundError
 from ..releases.release import LayerInfo, Release, search_key
+from .compare import PeriodPair, check_pair, plant_quarter, view_pair
 from .describe import default_extent
 
 BBox = tuple[float, float, float, float]
@@ -23,11 +24,13 @@ OVERLAY_PAD = 0.5  # the standalone overlay covers the region and half its size 
 
 @dataclass(frozen=True)
 class EmbedView:
-    """What an embed shows: quarter, region (``bbox`` and/or ``province``), filters, layer.
+    """What an embed shows: quarter, region (``bbox`` and/or ``province``), filters, layer,
+    and optionally two periods (``compare``: a swipe, ``diff``: the change B − A; ``compare``).
 
-    ``quarter`` defaults to the latest PM2.5 quarter; without ``bbox`` the region is the padded
-    extent of the matching plants (of the province when given). ``title`` defaults to the one
-    ``view.describe_view`` writes from the data (as the PNG preview's)."""
+    ``quarter`` defaults to the latest PM2.5 quarter (with two periods: B's quarter); without
+    ``bbox`` the region is the padded extent of the matching plants (of the province when
+    given). ``title`` defaults to the one ``view.describe_view`` writes from the data (as the
+    PNG preview's), or with two periods to one naming them."""
 
     quarter: str | None = None
     bbox: BBox | None = None
@@ -38,6 +41,8 @@ class EmbedView:
     output_up: bool | None = None
     layer: str = DEFAULT_LAYER
     title: str | None = None
+    compare: tuple[str, str] | None = None
+    diff: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class ResolvedView:
     filters: EnterpriseFilter
     bbox: BBox
     index: np.ndarray = field(repr=False)  # the plants shown (inside bbox, matching filters)
+    pair: PeriodPair | None = None  # two periods compared or differenced
 
 
 
@@ -118,8 +124,13 @@ def padded(bbox: BBox, share: float = OVERLAY_PAD) -> BBox:
 def resolve_view(release: Release, view: EmbedView, limits: EmbedLimits) -> ResolvedView:
     """Check ``view`` against ``release``: quarter, layer, province, filters, region, plants."""
     layer = _raster(release, view.layer)
+    pair = view_pair(view.compare, view.diff)
+    if pair is not None:
+        check_pair(release, pair)
     if view.quarter is not None:
         quarter = view.quarter
+    elif pair is not None and (paired := plant_quarter(release, pair.b)) is not None:
+        quarter = paired
     elif release.quarters:
         quarter = release.quarters[-1]
     elif release.timeline:
@@ -148,7 +159,7 @@ def resolve_view(release: Release, view: EmbedView, limits: EmbedLimits) -> Reso
             f"{index.size:,} plants match; an embed holds at most {limits.max_markers:,}: "
             "choose a smaller region (bbox, province) or more filters"
         )
-    return ResolvedView(quarter, layer, has_grid, province, replace(filters), bbox, index)
+    return ResolvedView(quarter, layer, has_grid, province, replace(filters), bbox, index, pair)
 
 
 def describe_filters(view: EmbedView, resolved: ResolvedView) -> EnterpriseFilter:

@@ -61,7 +61,8 @@ CHECKS = [
 
 VALID_PATH = {
     "quarter": "2019Q1", "z": 3, "x": 6, "y": 3, "enterprise_id": "csv:1",
-    "path": "stats/region_stats.csv", "fmt": "csv", "lang": "zh",
+    "path": "stats/region_stats.csv", "fmt": "csv", "lang": "zh", "adcode": "130200",
+    "a": "2019Q1", "b": "2019Q2",
 }  # fmt: skip
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import lantian_fixture_release as builder  # registered by tests/conftest.py
+import lantian_fixture_stats as stats_builder  # registered by tests/conftest.py
 import pytest
 from fastapi.testclient import TestClient
 
@@ -45,3 +46,17 @@ def fresh_client(settings: Settings) -> Iterator[TestClient]:
     """A client of a new app: its caches (tile answers, embed pages) start empty."""
     with TestClient(create_app(settings)) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def stats_release(tmp_path_factory: pytest.TempPathFactory):
+    """The fixture release with statistics, regions and station tables (fixture_stats.py)."""
+    release = builder.build_release(tmp_path_factory.mktemp("statsdata"))
+    stats_builder.add_statistics(release.root)
+    return release
+
+
+@pytest.fixture(scope="session")
+def stats_client(stats_release) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(data_dir=stats_release.data_dir))) as test_client:
+        yield test_client
