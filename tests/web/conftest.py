@@ -3,7 +3,9 @@ Debian Chromium and a click-at-coordinates helper."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import socket
 import threading
 import time
@@ -12,10 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import lantian_fixture_release as builder  # registered by tests/conftest.py
+import lantian_fixture_stats as stats_builder  # registered by tests/conftest.py
 import pytest
 import uvicorn
 from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
+from pmtiles.tile import Compression, TileType
 
 from lantian.server.app import create_app
 from lantian.settings import Settings
@@ -81,6 +85,62 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def web_release(tmp_path_factory: pytest.TempPathFactory):
     return builder.build_release(tmp_path_factory.mktemp("webdata"), map_layers=True)
+
+
+# Months and a year added to the fixture's PM2.5 archives (SYNTHETIC, like the whole fixture).
+PERIOD_MONTHS = tuple(f"2019-{m:02d}" for m in range(1, 13))
+PERIOD_YEARS = ("2019",)
+
+
+def add_periods(root: Path) -> None:
+    """Raster archives of every month of 2019 and of the year beside the quarters, listed by
+    label in the PM2.5 layers and the manifest's ``periods`` (the issue-13 layout)."""
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    labels = [*PERIOD_MONTHS, *PERIOD_YEARS]
+    written = []
+    for layer in manifest["layers"]:
+        if layer["id"] not in ("pm25", "pm25-cb"):
+            continue
+        for label in labels:
+            relative = f"tiles/{layer['id']}_{label}.pmtiles"
+            tiles = {
+                (z, x, y): builder.raster_tile(z, x, y, label, layer["id"])
+                for z in range(builder.RASTER_ZOOMS[0], builder.RASTER_ZOOMS[1] + 1)
+                for x, y in builder.tiles_covering(z)
+            }
+            builder.write_pmtiles(
+                root / relative, tiles,
+                builder._header(TileType.PNG, Compression.NONE, builder.RASTER_ZOOMS),
+                {"name": f"{layer['id']} {label}", "format": "png"},
+            )  # fmt: skip
+            layer["files"][label] = relative
+            written.append(relative)
+    manifest["periods"] = {"month": list(PERIOD_MONTHS), "quarter": list(builder.QUARTERS),
+                           "year": list(PERIOD_YEARS)}  # fmt: skip
+    manifest["files"] += [
+        {"path": r, "bytes": (root / r).stat().st_size,
+         "sha256": hashlib.sha256((root / r).read_bytes()).hexdigest(),
+         "media_type": "application/vnd.pmtiles", "title": r}
+        for r in written
+    ]  # fmt: skip
+    (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2),
+                                        encoding="utf-8")  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def period_release(tmp_path_factory: pytest.TempPathFactory):
+    """The map fixture with month and year archives and statistics (all synthetic)."""
+    release = builder.build_release(tmp_path_factory.mktemp("perioddata"), map_layers=True)
+    stats_builder.add_statistics(release.root)
+    add_periods(release.root)
+    return release
+
+
+@pytest.fixture(scope="session")
+def period_server(period_release) -> Iterator[str]:
+    """Base URL of a server of the fixture with months, years and statistics."""
+    with running_server(period_release.data_dir) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

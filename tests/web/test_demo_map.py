@@ -52,7 +52,7 @@ def test_real_pm25_tiles_render_and_slider_changes_them(
     page.screenshot(path=str(tmp_path / "demo-2019Q1.png"))
     summer_at = page.evaluate("window.lantian.state.timeline.indexOf('2019Q3')")
     page.locator("#quarter").fill(str(summer_at))  # summer air is much cleaner
-    page.wait_for_function("location.hash.includes('q=2019Q3')", timeout=5_000)
+    page.wait_for_function("location.hash.includes('period=2019Q3')", timeout=5_000)
     _settle(page)
     summer = pixel_at(page, *SHIJIAZHUANG)
     assert any("/pmtiles/pm25_2019Q3.pmtiles" in u for u in requests)

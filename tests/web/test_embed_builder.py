@@ -127,7 +127,7 @@ def test_share_dialog_describes_the_current_view(browser: Browser, two_releases:
 
     permalink = page.locator("#share-permalink").input_value()
     assert permalink.startswith(f"{two_releases}/?release={NEW}&lang=en#")  # the page's language
-    assert "q=2019Q2" in permalink and "industry=steel" in permalink
+    assert "period=2019Q2" in permalink and "industry=steel" in permalink
 
     page.screenshot(path=str(SHOTS / "lantian-embed-dialog-desktop.png"))
     page.keyboard.press("Escape")

@@ -51,7 +51,7 @@ def _go(page: Page, lon: float, lat: float, zoom: float) -> None:
 def _quarter(page: Page, quarter: str) -> None:
     position = page.evaluate(f"window.lantian.state.timeline.indexOf({quarter!r})")
     page.locator("#quarter").fill(str(position))
-    page.wait_for_function(f"location.hash.includes('q={quarter}')")
+    page.wait_for_function(f"location.hash.includes('period={quarter}')")
     page.wait_for_timeout(300)
 
 

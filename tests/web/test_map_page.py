@@ -114,7 +114,7 @@ def test_slider_switches_quarter_archive(browser_page) -> None:
     page.evaluate("window.lantian.map.jumpTo({center: [116, 38.5], zoom: 5})")
     position = page.evaluate("window.lantian.state.timeline.indexOf('2019Q2')")
     page.locator("#quarter").fill(str(position))
-    page.wait_for_function("location.hash.includes('q=2019Q2')", timeout=5_000)
+    page.wait_for_function("location.hash.includes('period=2019Q2')", timeout=5_000)
     page.wait_for_function("window.lantian.map.areTilesLoaded()", timeout=20_000)
     statuses = _archive_responses(seen, "pm25_2019Q2")
     assert statuses and set(statuses) <= {200, 206}

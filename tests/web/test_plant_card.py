@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -82,11 +83,11 @@ def test_quarter_without_grid_keeps_plants(desktop) -> None:
     _wait_rendered(page, SHOUGANG)
     assert "2018 Q4" in page.locator("#plant-legend").inner_text()
     page.locator("#quarter").fill("1")
-    page.wait_for_function("location.hash.includes('q=2019Q1')", timeout=5_000)
+    page.wait_for_function("location.hash.includes('period=2019Q1')", timeout=5_000)
     assert page.locator("#grid-note").is_hidden()
     assert page.evaluate("!!window.lantian.map.getLayer('pm25-raster')")
     page.locator("#quarter").fill("0")
-    page.wait_for_function("location.hash.includes('q=2018Q4')", timeout=5_000)
+    page.wait_for_function("location.hash.includes('period=2018Q4')", timeout=5_000)
     assert errors == []
 
 
@@ -115,12 +116,16 @@ def test_click_opens_facility_card(desktop, click_at, tmp_path: Path) -> None:
     assert no_grid.locator("td").nth(0).inner_text() == "no grid"
     assert no_grid.get_attribute("aria-current") == "true"
     assert "Cited and output up" in card.inner_text()
+    feed = card.locator("a[type='application/atom+xml']")
+    assert feed.get_attribute("href") == f"/feeds/plants/{quote(SHOUGANG, safe='')}.atom?lang=en"
+    assert page.request.get(page.url.split("#")[0].split("?")[0].rstrip("/")
+                            + feed.get_attribute("href")).status == 200
     assert f"plant={SHOUGANG}" in page.evaluate("location.hash")
     page.screenshot(path=str(tmp_path / "desktop-card.png"))
 
     page.get_by_role("button", name="Link to this plant").click()
     permalink = page.locator("#link-field").input_value()
-    assert permalink.endswith(f"plant={SHOUGANG}") and "q=2018Q4" in permalink
+    assert permalink.endswith(f"plant={SHOUGANG}") and "period=2018Q4" in permalink
 
     page.keyboard.press("Escape")
     assert card.is_hidden()

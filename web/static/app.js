@@ -4,16 +4,21 @@
 /* global maplibregl, pmtiles */
 import { SEA, addBasemapFills, addBasemapLabels, addBasemapLines, setLabelLanguage, showBasemap } from "./basemap.js";
 import { cardSections, chooserList, otherName, plantName } from "./card.js";
-import { PINNED_RELEASE, el, escapeHtml, getJson, pinned } from "./dom.js";
-import { chooseLang, formatNumber, formatPeriod, has, lang, plural, setLang, t, translatePage } from "./i18n.js";
+import { wireCompare } from "./compare.js";
+import { addCityLayers, cityAt, cityRows, matchCities, wireCity } from "./city.js";
+import { PINNED_RELEASE, el, escapeHtml, getJson, offerLink, pinned } from "./dom.js";
+import { chooseLang, formatNumber, formatPeriod, has, lang, placeName, plural, setLang, t, translatePage } from "./i18n.js";
 import {
   CLUSTERS, POINT_LAYERS, addPlantLabels, addPlantLayers, clustersInView, drawPlantLegend, markSelected,
   setPlantLabelLanguage, stylePlants,
 } from "./markers.js";
 import { wirePanel } from "./panel.js";
+import { PERIOD_TYPES, matchingPeriod, monthSpan, periodType, plantQuarter, releasePeriods } from "./period.js";
+import { wireRankings } from "./rankings.js";
 import { wireShare } from "./share.js";
 import {
-  SPARSE, STATION_LAYERS, addSparseLayer, addStationLayers, setVisible, stationLegend, stationPopup, styleStations,
+  SPARSE, STATION_LAYERS, addSparseLayer, addStationLayers, setVisible, stationLegend, stationPeriod, stationPopup,
+  styleStations,
 } from "./stations.js";
 
 const PM25_LAYER = "pm25-raster";
@@ -23,8 +28,15 @@ const CLICK_SLOP = 6; // px around a click that still hits a marker
 
 const state = {
   release: null,
-  timeline: [],
-  quarter: null,
+  periods: { month: [], quarter: [], year: [] }, // the slider's labels by granularity
+  gridPeriods: { month: [], quarter: [], year: [] }, // the periods with a PM2.5 grid and statistics
+  periodType: "quarter",
+  period: null, // the shown period (month, quarter or year label)
+  remembered: {}, // the last period shown of each type
+  timeline: [], // the slider's labels (those of periodType)
+  quarter: null, // the quarter of the plant facts: the period's quarter (a year's last)
+  city: null, // the city panel
+  rankings: null,
   colormap: "pm25",
   showPlants: true,
   plant: null,
@@ -47,16 +59,22 @@ function readHash() {
     hasViolations: params.get("cited") === "1",
     outputUp: params.get("up") === "1",
   };
+  // `?city=<adcode>&period=<label>` (the city panel's permalink) and `#q=` (quarter-only links) too
+  const search = new URLSearchParams(location.search);
   return {
-    quarter: params.get("q"), zoom: num("z"), lon: num("lon"), lat: num("lat"), plant: params.get("plant"),
+    period: params.get("period") || params.get("q") || search.get("period"),
+    city: params.get("city") || search.get("city"),
+    zoom: num("z"), lon: num("lon"), lat: num("lat"), plant: params.get("plant"),
     choice, filtered: Object.values(choice).some(Boolean), cb: params.get("cb") === "1",
   };
 }
 
 function writeHash(map) {
   const c = map.getCenter();
-  const params = { q: state.quarter, z: map.getZoom().toFixed(2), lon: c.lng.toFixed(4), lat: c.lat.toFixed(4) };
+  const params = { period: state.period, z: map.getZoom().toFixed(2), lon: c.lng.toFixed(4), lat: c.lat.toFixed(4) };
   if (state.plant) params.plant = state.plant;
+  const city = state.city && state.city.current();
+  if (city) params.city = city;
   const choice = state.panel ? state.panel.choice : {};
   if (choice.industry) params.industry = choice.industry;
   if (choice.province) params.province = choice.province;
@@ -85,6 +103,9 @@ function currentView(map) {
     release: state.release.id,
     quarters: state.release.quarters,
     quarter: state.quarter,
+    period: state.period,
+    periodType: state.periodType,
+    city: state.city ? state.city.current() : null,
     bbox: bbox.map((v) => Number(v.toFixed(4))),
     zoom: map.getZoom(),
     lon: c.lng,
@@ -133,14 +154,14 @@ function layerInfo(id) {
 
 function rasterUrl() {
   const layer = layerInfo(state.colormap) || layerInfo("pm25");
-  return layer && layer.pmtiles[state.quarter];
+  return layer && layer.pmtiles[state.period];
 }
 
 function showGridNote() {
   const url = rasterUrl();
   const note = byId("grid-note");
   note.hidden = Boolean(url);
-  note.textContent = url ? "" : t("legend.no_grid", { quarter: formatPeriod(state.quarter) });
+  note.textContent = url ? "" : t("legend.no_grid", { quarter: formatPeriod(state.period) });
   byId("legend").classList.toggle("no-grid", !url);
 }
 
@@ -191,7 +212,7 @@ async function drawLegend(map) {
       box.append(el("div", { className: "item", "data-class": String(cls.index) }, [swatch, el("span", { text: classLabel(cls) })]));
     }
     state.classes = scale.classes;
-    styleStations(map, state.quarter, state.classes);
+    restyleStations(map);
   } catch (error) {
     scales.delete(name);
     box.replaceChildren(el("p", { text: t("legend.unavailable") }));
@@ -213,6 +234,7 @@ function addLayers(map) {
   map.addLayer({ id: PM25_SLOT, type: "background", layout: { visibility: "none" } });
   addSparseLayer(map, layerInfo("sparse"));
   addBasemapLines(map, basemap);
+  addCityLayers(map, basemap);
   addStationLayers(map, layerInfo("stations"));
   addPlantLayers(map, layerInfo);
   addPlantLabels(map, lang());
@@ -220,6 +242,15 @@ function addLayers(map) {
   for (const [id, layer] of [["toggle-stations", "stations"], ["toggle-sparse", "sparse"], ["toggle-boundaries", "boundaries"]]) {
     byId(id).closest("label").hidden = !layerInfo(layer);
   }
+}
+
+/** The period the stations show: the map's when their layer has its values, else its quarter. */
+function shownStationPeriod() {
+  return stationPeriod(layerInfo("stations"), state.period, state.quarter);
+}
+
+function restyleStations(map) {
+  styleStations(map, shownStationPeriod(), state.classes);
 }
 
 function restylePlants(map) {
@@ -337,7 +368,7 @@ function renderChooser(map, features) {
   body.setAttribute("aria-busy", "false");
 }
 
-function closeCard(map) {
+function closeCard(map, { focus = true } = {}) {
   if (cardView.request) cardView.request.abort();
   state.plant = null;
   state.card = null;
@@ -345,6 +376,7 @@ function closeCard(map) {
   byId("card").hidden = true;
   markSelected(map, null);
   writeHash(map);
+  if (!focus) return;
   const back = cardView.returnFocus;
   (back && back !== document.body && document.contains(back) ? back : map.getCanvas()).focus();
 }
@@ -354,15 +386,7 @@ async function showPermalink() {
   const status = byId("link-status");
   const url = new URL(location.href);
   url.searchParams.set("lang", lang());
-  field.value = url.href;
-  field.hidden = false;
-  field.select();
-  try {
-    await navigator.clipboard.writeText(field.value);
-    status.textContent = t("card.link_copied");
-  } catch (error) {
-    status.textContent = t("card.link_copy_manual");
-  }
+  await offerLink(field, status, url.href, { copied: t("card.link_copied"), manual: t("card.link_copy_manual") });
 }
 
 // ---- stations ---------------------------------------------------------------------------------
@@ -373,7 +397,7 @@ function closePopup() {
 
 function renderPopup() {
   const { popup, station } = cardView;
-  popup.setDOMContent(stationPopup(station, state.quarter));
+  popup.setDOMContent(stationPopup(station, shownStationPeriod()));
   const close = popup.getElement() && popup.getElement().querySelector(".maplibregl-popup-close-button");
   if (close) close.setAttribute("aria-label", t("web.popup_close"));
 }
@@ -418,30 +442,108 @@ function onMapClick(map, event) {
     map.easeTo({ center: event.lngLat, zoom: map.getZoom() + 2 });
   } else {
     const stations = stationsAt(map, box);
+    const city = stations.length ? null : cityAt(map, event.point);
     if (stations.length) openStation(map, stations[0]);
+    else if (city) openCity(map, city.adcode, { name: placeName(city.name_zh, city.name_en) || city.name, at: event.lngLat });
   }
 }
 
-function quarterTexts() {
-  const quarter = formatPeriod(state.quarter);
-  byId("quarter-label").textContent = quarter;
-  byId("quarter").setAttribute("aria-valuetext", quarter);
+// ---- city panel and rankings --------------------------------------------------------------
+
+function openCity(map, adcode, options = {}) {
+  closePopup();
+  return state.city.open(adcode, options);
+}
+
+/** Cities for the search box: /api/cities when the server lists them, else the national ranking. */
+let cityIndex = null;
+function loadCityIndex() {
+  if (!cityIndex) {
+    const period = state.periods.year[0] || state.periods.quarter[0] || state.period;
+    cityIndex = getJson("/api/cities")
+      .catch(() => getJson(`/api/rankings?${new URLSearchParams({ group: "national", period, format: "json" })}`))
+      .then(cityRows, () => {
+        cityIndex = null;
+        return [];
+      });
+  }
+  return cityIndex;
+}
+
+function wireCityAndRankings(map) {
+  const statsPeriods = () => PERIOD_TYPES.flatMap((kind) => state.gridPeriods[kind]);
+  state.city = wireCity({
+    map,
+    getPeriod: () => state.period,
+    statsPeriod: (label) => Boolean(label) && statsPeriods().includes(label),
+    openPlant: (id, title) => openPlant(map, id, { fly: true, title }),
+    onChange: () => writeHash(map),
+    spanOf: monthSpan,
+    beforeOpen: () => {
+      if (!byId("card").hidden) closeCard(map, { focus: false });
+      if (phone.matches) setPanelOpen(false);
+    },
+  });
+  state.rankings = wireRankings({
+    periods: () => state.gridPeriods,
+    getPeriod: () => state.period,
+    openCity: (adcode, period, name) => {
+      if (period && period !== state.period && state.periods[periodType(period)]?.includes(period)) setPeriod(map, period);
+      if (phone.matches) setPanelOpen(false);
+      openCity(map, adcode, { name, fly: true });
+    },
+  });
+  byId("rank-open").addEventListener("click", () => state.rankings.open());
+}
+
+function periodTexts() {
+  const period = formatPeriod(state.period);
+  const quarter = formatPeriod(state.quarter); // the plant facts' quarter
+  byId("quarter-label").textContent = period;
+  byId("quarter").setAttribute("aria-valuetext", period);
   byId("f-violations-label").textContent = t("web.filter_violations", { quarter });
   byId("f-output-up-label").textContent = t("web.filter_output_up", { quarter });
 }
 
-function setQuarter(map, quarter) {
-  state.quarter = quarter;
-  byId("quarter").value = String(state.timeline.indexOf(quarter));
-  quarterTexts();
+/** The slider over the labels of the chosen granularity, and the switch showing it. */
+function syncSlider() {
+  const slider = byId("quarter");
+  slider.max = String(Math.max(state.timeline.length - 1, 0));
+  slider.value = String(Math.max(state.timeline.indexOf(state.period), 0));
+  for (const input of document.querySelectorAll("input[name='period-type']")) {
+    input.checked = input.value === state.periodType;
+    input.disabled = !state.periods[input.value].length;
+  }
+}
+
+/** Show `period` (a month, quarter or year): raster, stations, plant facts of its quarter. */
+function setPeriod(map, period) {
+  state.period = period;
+  state.periodType = periodType(period) || "quarter";
+  state.remembered[state.periodType] = period;
+  for (const kind of PERIOD_TYPES.slice(PERIOD_TYPES.indexOf(state.periodType) + 1)) {
+    state.remembered[kind] = matchingPeriod(period, state.periods[kind]); // May 2019 → 2019Q2, 2019
+  }
+  state.timeline = state.periods[state.periodType];
+  state.quarter = plantQuarter(period, state.periods.quarter);
+  syncSlider();
+  periodTexts();
   setRaster(map);
   restylePlants(map);
-  styleStations(map, quarter, state.classes);
-  drawPlantLegend(byId("plant-legend"), quarter);
+  restyleStations(map);
+  drawPlantLegend(byId("plant-legend"), state.quarter);
   state.panel.refreshCount();
   if (state.card) renderCard();
   if (cardView.popup) renderPopup();
+  if (state.city) state.city.setPeriod();
   writeHash(map);
+}
+
+/** Switch the slider to months, quarters or years, staying at the same time. */
+function setPeriodType(map, kind) {
+  const labels = state.periods[kind] || [];
+  if (kind === state.periodType || !labels.length) return;
+  setPeriod(map, matchingPeriod(state.period, labels, state.remembered[kind]));
 }
 
 // ---- language ---------------------------------------------------------------------------------
@@ -485,7 +587,7 @@ function relabel(map) {
   showTitle();
   showCredits(map);
   renderReleaseNote();
-  quarterTexts();
+  periodTexts();
   showGridNote();
   drawLegend(map);
   drawStationLegend();
@@ -495,6 +597,8 @@ function relabel(map) {
   if (state.card) renderCard();
   else if (cardView.chooser) renderChooser(map, cardView.chooser);
   if (cardView.popup) renderPopup();
+  state.city.relabel();
+  state.rankings.relabel();
   byId("link-status").textContent = "";
   setLabelLanguage(map, lang());
   setPlantLabelLanguage(map, lang());
@@ -547,20 +651,28 @@ function wireCard(map) {
     if (event.key !== "Escape" || document.querySelector("dialog[open]")) return;
     if (cardView.popup) closePopup();
     else if (!byId("card").hidden) closeCard(map);
+    else if (state.city.isOpen()) state.city.close();
     else if (byId("panel").classList.contains("open")) setPanelOpen(false);
   });
   window.addEventListener("hashchange", () => {
     const hash = readHash();
-    if (hash.quarter !== state.quarter && state.timeline.includes(hash.quarter)) setQuarter(map, hash.quarter);
+    const kind = periodType(hash.period);
+    if (hash.period !== state.period && kind && state.periods[kind].includes(hash.period)) setPeriod(map, hash.period);
     if (hash.plant && hash.plant !== state.plant) openPlant(map, hash.plant, { fly: true });
     else if (!hash.plant && state.plant) closeCard(map);
+    if (hash.city && hash.city !== state.city.current()) openCity(map, hash.city, { fly: true });
+    else if (!hash.city && state.city.isOpen()) state.city.close({ restoreFocus: false });
   });
 }
 
 function wireControls(map) {
   const slider = byId("quarter");
-  slider.max = String(Math.max(state.timeline.length - 1, 0));
-  slider.addEventListener("input", () => setQuarter(map, state.timeline[Number(slider.value)]));
+  slider.addEventListener("input", () => setPeriod(map, state.timeline[Number(slider.value)]));
+  for (const input of document.querySelectorAll("input[name='period-type']")) {
+    input.addEventListener("change", () => {
+      if (input.checked) setPeriodType(map, input.value);
+    });
+  }
   byId("panel-toggle").addEventListener("click", () => setPanelOpen(!byId("panel").classList.contains("open")));
   wireLayerToggles(map);
   wireCard(map);
@@ -585,6 +697,11 @@ function wireSearchAndFilters(map) {
     onPick: (id) => {
       if (phone.matches) setPanelOpen(false);
       openPlant(map, id, { fly: true });
+    },
+    findCities: async (text) => matchCities(await loadCityIndex(), text),
+    onPickCity: (city) => {
+      if (phone.matches) setPanelOpen(false);
+      openCity(map, city.adcode, { name: placeName(city.name_zh, city.name_en), fly: true });
     },
   });
 }
@@ -643,8 +760,25 @@ async function main() {
   state.release = release.value;
   const firstCard = card.status === "fulfilled" ? card.value : null;
   const { quarters, timeline } = state.release;
-  state.timeline = timeline && timeline.length ? timeline : quarters;
-  state.quarter = state.timeline.includes(hash.quarter) ? hash.quarter : quarters[0] || state.timeline.at(-1);
+  state.gridPeriods = releasePeriods(state.release);
+  // the quarter slider runs over the plant timeline (quarters with records but no grid too)
+  const allQuarters = new Set([...(timeline || []), ...state.gridPeriods.quarter]);
+  state.periods = { ...state.gridPeriods, quarter: [...allQuarters].sort((a, b) => monthSpan(a)[0] - monthSpan(b)[0]) };
+  const kind = periodType(hash.period);
+  state.period = kind && state.periods[kind].includes(hash.period)
+    ? hash.period
+    : quarters[0] || state.periods.quarter.at(-1);
+  state.periodType = periodType(state.period) || "quarter";
+  state.timeline = state.periods[state.periodType];
+  state.quarter = plantQuarter(state.period, state.periods.quarter);
+  // a city permalink (?city=&period=) moves into the hash, where the page keeps its state
+  const search = new URLSearchParams(location.search);
+  if (search.has("city") || search.has("period")) {
+    search.delete("city");
+    search.delete("period");
+    const query = search.toString();
+    history.replaceState(null, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);
+  }
   showTitle();
   byId("banner").hidden = !state.release.synthetic;
   if (hash.cb) {
@@ -658,17 +792,23 @@ async function main() {
   showCredits(map);
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "bottom-right");
   relabelControls(map);
-  window.lantian = { map, state, view: () => currentView(map), lang, setLang: (next) => switchLang(map, next) };
+  window.lantian = {
+    map, state, view: () => currentView(map), lang, setLang: (next) => switchLang(map, next),
+    setPeriod: (label) => setPeriod(map, label), openCity: (adcode) => openCity(map, adcode, { fly: true }),
+  };
 
   map.on("load", () => {
     addLayers(map);
     wireSearchAndFilters(map);
     wireControls(map);
     wireShare({ getView: () => currentView(map) });
-    setQuarter(map, state.quarter);
+    wireCityAndRankings(map);
+    wireCompare(map, state.release);
+    setPeriod(map, state.period);
     drawLegend(map);
     drawStationLegend();
     if (hash.filtered) state.panel.setChoice(hash.choice);
+    if (hash.city) openCity(map, hash.city, { fly: hash.zoom === null, focus: !hash.plant });
     if (!hash.plant) return;
     state.plant = hash.plant;
     writeHash(map);

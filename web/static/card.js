@@ -1,7 +1,7 @@
 // The facility card: DOM built from /api/enterprises/{id}/card with textContent only, in the
 // page's language (data values with a catalogue entry, e.g. industries, are translated too).
 import { el, sourceNode, svg } from "./dom.js";
-import { formatDate, formatNumber, formatPct, formatPeriod, placeName, plural, provinceName, t, tValue } from "./i18n.js";
+import { formatDate, formatNumber, formatPct, formatPeriod, lang, placeName, plural, provinceName, t, tValue } from "./i18n.js";
 
 const MIN_SCALE_PCT = 20; // bars are drawn on at least a ±20 % scale, so +3 % looks small
 
@@ -219,6 +219,13 @@ function sourcesSection(sources) {
   return section(t("card.sources"), [el("ul", { className: "records" }, items)]);
 }
 
+/** A link to the plant's Atom feed: new records, output changes, its area's PM2.5. */
+function feedSection(id) {
+  const href = `/feeds/plants/${encodeURIComponent(id)}.atom?lang=${lang()}`;
+  const link = el("a", { href, type: "application/atom+xml", text: t("card.feed") });
+  return el("p", { className: "meta feed" }, [link]);
+}
+
 /** The card's sections for the selected quarter; `gridQuarters` are the quarters with a PM2.5 grid. */
 export function cardSections(card, quarter, gridQuarters) {
   const province = card.location.province;
@@ -232,6 +239,7 @@ export function cardSections(card, quarter, gridQuarters) {
       card.regional_output, t("card.no_regional_output")),
     pm25Section(card.quarters, quarter, gridQuarters),
     sourcesSection(card.sources),
+    feedSection(card.id),
   ];
 }
 

@@ -68,6 +68,19 @@ export function sourceNode(source, url) {
 }
 
 /** `fn` delayed until `ms` have passed without another call. */
+/** Show ``href`` in the read-only ``field``, selected, and copy it; ``status`` says which. */
+export async function offerLink(field, status, href, messages) {
+  field.value = href;
+  field.hidden = false;
+  field.select();
+  try {
+    await navigator.clipboard.writeText(href);
+    status.textContent = messages.copied;
+  } catch (error) {
+    status.textContent = messages.manual;
+  }
+}
+
 export function debounce(fn, ms) {
   let timer = null;
   return (...args) => {

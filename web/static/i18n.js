@@ -90,7 +90,8 @@ export function formatPct(value) {
   return `${sign}${formatNumber(Math.abs(value), 1)}${current === "zh" ? "%" : " %"}`;
 }
 
-/** `2019Q1` → `2019 Q1` / `2019年第一季度`; `2019-01` → `January 2019` / `2019年1月`; others unchanged. */
+/** `2019Q1` → `2019 Q1` / `2019年第一季度`; `2019-01` → `January 2019` / `2019年1月`; `2019` →
+ * `2019` / `2019年`; others unchanged. */
 export function formatPeriod(period) {
   const text = String(period ?? "");
   const quarter = /^(\d{4})Q([1-4])$/.exec(text);
@@ -103,7 +104,16 @@ export function formatPeriod(period) {
     const m = Number(month[2]);
     return current === "zh" ? `${month[1]}年${m}月` : `${EN_MONTHS[m - 1]} ${month[1]}`;
   }
+  if (/^\d{4}$/.test(text)) return current === "zh" ? `${text}年` : text;
   return text;
+}
+
+/** A month's short name for a chart's axis: `2019-01` → `Jan` / `1月`. */
+export function shortMonth(period) {
+  const month = /^\d{4}-(\d{2})$/.exec(String(period ?? ""));
+  if (!month) return String(period ?? "");
+  const m = Number(month[1]);
+  return current === "zh" ? `${m}月` : EN_MONTHS[m - 1].slice(0, 3);
 }
 
 /** `2026-12-03` → `3 December 2026` / `2026年12月3日`; other text unchanged. */

@@ -1,7 +1,7 @@
 // The side panel's plant search and filters; both ask /api/enterprises.
 import { otherName, plantName } from "./card.js";
 import { debounce, el, getJson } from "./dom.js";
-import { plural, provinceName, t, tValue } from "./i18n.js";
+import { placeName, plural, provinceName, t, tValue } from "./i18n.js";
 
 const SEARCH_LIMIT = 10;
 
@@ -121,14 +121,33 @@ function resultItem(feature, pick) {
   return el("li", {}, [button]);
 }
 
-function wireSearch(ui, { onPick }) {
+function cityItem(city, pick) {
+  const name = placeName(city.name_zh, city.name_en);
+  const other = placeName(city.name_en, city.name_zh);
+  const meta = [other !== name && other, t("city.search_kind"), provinceName(city.province)].filter(Boolean);
+  const button = el("button", { type: "button", className: "choice city-choice" }, [
+    el("span", { className: "name", text: name }),
+    el("span", { className: "meta", text: meta.join(" · ") }),
+  ]);
+  button.addEventListener("click", () => pick(city));
+  return el("li", {}, [button]);
+}
+
+function wireSearch(ui, { onPick, findCities, onPickCity }) {
   let pending = null;
   let last = null; // the last answer, rewritten when the language changes
-  const pick = (id) => {
+  const clear = () => {
     last = null;
     ui.results.replaceChildren();
     ui.status.textContent = "";
+  };
+  const pick = (id) => {
+    clear();
     onPick(id);
+  };
+  const pickCity = (city) => {
+    clear();
+    onPickCity(city);
   };
 
   async function search() {
@@ -143,7 +162,13 @@ function wireSearch(ui, { onPick }) {
     pending = new AbortController();
     try {
       const params = new URLSearchParams({ q: text, limit: String(SEARCH_LIMIT) });
-      last = { text, data: await getJson(`/api/enterprises?${params}`, { signal: pending.signal }) };
+      const signal = pending.signal;
+      const [data, cities] = await Promise.all([
+        getJson(`/api/enterprises?${params}`, { signal }),
+        findCities ? findCities(text).catch(() => []) : [],
+      ]);
+      if (signal.aborted) return;
+      last = { text, data, cities };
       showResults();
     } catch (error) {
       if (error.name !== "AbortError") ui.status.textContent = t("web.search_unavailable");
@@ -152,10 +177,11 @@ function wireSearch(ui, { onPick }) {
 
   function showResults() {
     if (!last) return;
-    const { text, data } = last;
-    ui.results.replaceChildren(...data.features.map((f) => resultItem(f, pick)));
+    const { text, data, cities } = last;
+    ui.results.replaceChildren(...cities.map((c) => cityItem(c, pickCity)), ...data.features.map((f) => resultItem(f, pick)));
     const shown = data.features.length;
-    if (!data.total) ui.status.textContent = t("web.search_none", { text });
+    if (!data.total && cities.length) ui.status.textContent = plural("city.search_found", cities.length);
+    else if (!data.total) ui.status.textContent = t("web.search_none", { text });
     else if (data.total > shown) ui.status.textContent = plural("web.search_found_first", data.total, { shown });
     else ui.status.textContent = plural("web.search_found", data.total);
   }

@@ -43,8 +43,11 @@ export function shareUrls(view, title = "") {
   const origin = location.origin;
   const base = viewParams(view);
   const layer = { layer: view.colormap, lang: view.lang };
-  const hash = new URLSearchParams({ q: view.quarter, z: view.zoom.toFixed(2), lon: view.lon.toFixed(4), lat: view.lat.toFixed(4) });
+  const hash = new URLSearchParams({
+    period: view.period || view.quarter, z: view.zoom.toFixed(2), lon: view.lon.toFixed(4), lat: view.lat.toFixed(4),
+  });
   if (view.plant) hash.set("plant", view.plant);
+  if (view.city) hash.set("city", view.city);
   if (view.choice.industry) hash.set("industry", view.choice.industry);
   if (view.choice.province) hash.set("province", view.choice.province);
   if (view.choice.hasViolations) hash.set("cited", "1");

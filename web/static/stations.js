@@ -127,10 +127,18 @@ function classColour(classes, field) {
   return ["case", ["has", field], ["step", value, classes[0].color, ...steps], NO_VALUE];
 }
 
-/** Colour the stations by quarter `q`'s mean and hatch `q`'s sparse areas. */
-export function styleStations(map, quarter, classes) {
-  if (map.getLayer(STATIONS)) map.setPaintProperty(STATIONS, "icon-color", classColour(classes, `pm25_${quarter}`));
-  if (map.getLayer(SPARSE)) map.setFilter(SPARSE, ["==", ["get", "quarter"], quarter]);
+/** Colour the stations by the mean of `period` (a quarter, or any period the layer has values
+ * of) and hatch its sparse areas. */
+export function styleStations(map, period, classes) {
+  if (map.getLayer(STATIONS)) map.setPaintProperty(STATIONS, "icon-color", classColour(classes, `pm25_${period}`));
+  if (map.getLayer(SPARSE)) map.setFilter(SPARSE, ["==", ["get", "quarter"], period]);
+}
+
+/** `period` when the stations layer (`info`) has values of it, else `quarter` (its quarter). */
+export function stationPeriod(info, period, quarter) {
+  const layer = info && info.vector_layers && info.vector_layers[0];
+  const fields = (layer && layer.fields) || {};
+  return `pm25_${period}` in fields ? period : quarter;
 }
 
 /** Show or hide a group of layers. */
