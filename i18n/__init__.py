@@ -17,6 +17,7 @@ FALLBACK: Lang = "en"  # for readers whose browser asks for neither language
 CATALOGUE_DIR = Path(__file__).resolve().parent
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_YEAR = re.compile(r"^\d{4}$")
 _ZH_QUARTERS = ("一", "二", "三", "四")
 _EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
               "September", "October", "November", "December")
@@ -85,13 +86,16 @@ def format_number(lang: Lang, value: float, digits: int = 0) -> str:
 
 def format_period(lang: Lang, period: str) -> str:
     """``2019Q1`` → ``2019 Q1`` / ``2019年第一季度``; ``2019-01`` → ``January 2019`` /
-    ``2019年1月``; anything else unchanged."""
+    ``2019年1月``; ``2019`` → ``2019`` / ``2019年`` (as web/static/i18n.js formatPeriod);
+    anything else unchanged."""
     if quarter := _QUARTER.match(period):
         year, q = quarter.group(1), int(quarter.group(2))
         return f"{year}年第{_ZH_QUARTERS[q - 1]}季度" if lang == "zh" else f"{year} Q{q}"
     if month := _MONTH.match(period):
         year, m = month.group(1), int(month.group(2))
         return f"{year}年{m}月" if lang == "zh" else f"{_EN_MONTHS[m - 1]} {year}"
+    if _YEAR.match(period):
+        return f"{period}年" if lang == "zh" else period
     return period
 
 

@@ -85,7 +85,7 @@ function pm25Text(value) {
 }
 
 function changeText(pct, period) {
-  if (num(pct) == null) return t("city.not_available");
+  if (num(pct) == null) return period ? t("city.not_available_for", { period: formatPeriod(period) }) : t("city.not_available");
   return period ? t("city.change_vs", { change: formatPct(pct), period: formatPeriod(period) }) : formatPct(pct);
 }
 

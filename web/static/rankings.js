@@ -25,6 +25,7 @@ function rowsOf(answer) {
     valid: r.valid !== false,
     change_prev_pct: num(r.change_prev_pct),
     change_year_pct: num(r.change_year_pct),
+    change_year_period: r.change_year_period || "",
     rank: num(r.rank), // by level (the page asks for sort=pm25&order=desc)
     order: i,
   }));
@@ -41,7 +42,7 @@ export function wireRankings({ periods, getPeriod, openCity }) {
   const ui = {
     period: byId("rank-period"), group: byId("rank-group"), status: byId("rank-status"),
     table: byId("rank-table"), head: byId("rank-head"), body: byId("rank-body"), csv: byId("rank-csv"),
-    note: byId("rank-note"),
+    note: byId("rank-note"), yearNote: byId("rank-year-note"),
   };
   const view = { sort: "pm25", order: "desc", rows: null, provinces: new Map(), request: null, answer: null };
 
@@ -162,6 +163,11 @@ export function wireRankings({ periods, getPeriod, openCity }) {
     ui.status.textContent = plural("rank.count", view.rows.length, { period: formatPeriod(period) });
     const invalid = view.rows.some((row) => row.pm25 != null && !row.valid);
     ui.note.hidden = !invalid;
+    // no city has a change on a year before: the inputs lack that year; say so once, plainly
+    const before = view.rows.find((row) => row.change_year_period)?.change_year_period;
+    const none = view.rows.length > 0 && view.rows.every((row) => row.change_year_pct == null);
+    ui.yearNote.hidden = !(none && before);
+    if (none && before) ui.yearNote.textContent = t("rank.no_year_before", { period: formatPeriod(before) });
   }
 
   async function load() {
