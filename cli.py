@@ -218,7 +218,20 @@ def embed(
     data_dir: DataDir = Path("var"),
     release: Annotated[str | None, typer.Option(help="Release id (default: current).")] = None,
     quarter: Annotated[
-        str | None, typer.Option(help="Quarter, e.g. 2019Q1 (default: latest PM2.5 quarter).")
+        str | None, typer.Option(help="Quarter of the plant facts, e.g. 2019Q1 (default: the "
+                                 "--period's quarter, else the latest PM2.5 quarter).")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="The PM2.5 of a month, quarter or year: 2019-01, 2019Q1 "
+                                 "or 2019 (plants: its quarter, a year's last).")
+    ] = None,
+    compare: Annotated[
+        str | None, typer.Option(help="Two periods A,B, e.g. 2019Q1,2019Q3: a swipe between "
+                                 "their PM2.5, A left, B right.")
+    ] = None,
+    diff: Annotated[
+        str | None, typer.Option(help="Two periods A,B of one type, e.g. 2019-01,2019-07: the "
+                                 "change in PM2.5 B − A.")
     ] = None,
     bbox: Annotated[
         str | None, typer.Option(help="Region: minlon,minlat,maxlon,maxlat (WGS-84).")
@@ -246,7 +259,8 @@ def embed(
                                        "(default: from LC_ALL / LANG, else en).")
     ] = None,
 ) -> None:
-    """Write a folium (Leaflet) map of a region and quarter for a news article."""
+    """Write a folium (Leaflet) map of a region and period (a month, quarter or year, or two
+    compared) for a news article."""
     from lantian.i18n import FALLBACK, parse_lang
     from lantian.server.embeds.routes import embed as build_embed
 
@@ -265,7 +279,7 @@ def embed(
             data_dir, release=release, quarter=quarter, bbox=region, province=province,
             industry=industry, q=q, has_violations=True if cited_only else None,
             output_up=True if output_up else None, layer=layer, title=title,
-            mode=mode.value, server_url=server_url,
+            mode=mode.value, server_url=server_url, period=period, compare=compare, diff=diff,
             lang=parse_lang(lang or os.environ.get("LC_ALL") or os.environ.get("LANG")) or FALLBACK,
         )  # fmt: skip
         built.save(output)

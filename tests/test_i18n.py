@@ -82,6 +82,7 @@ def test_formatters() -> None:
     assert format_period("en", "2019Q4") == "2019 Q4"
     assert format_period("zh", "2019-01") == "2019年1月"
     assert format_period("en", "2019-12") == "December 2019"
+    assert format_period("zh", "2019") == "2019年" and format_period("en", "2019") == "2019"
     assert format_date("zh", date(2026, 12, 3)) == "2026年12月3日"
     assert format_date("en", date(2026, 12, 3)) == "3 December 2026"
     assert format_number("en", 1234.56, 1) == "1,234.6"

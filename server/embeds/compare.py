@@ -81,10 +81,16 @@ def check_pair(release: Release, pair: PeriodPair) -> None:
 
 def plant_quarter(release: Release, label: str) -> str | None:
     """The timeline quarter whose plant facts go with period ``label``: the quarter itself, a
-    month's quarter, a year's last quarter; None when the timeline lacks it."""
+    month's quarter, a year's last quarter (else the year's latest in the timeline: a year
+    the facts cover in part); None when the timeline lacks it."""
     last_day = bounds(label)[1] - pd.Timedelta(days=1)
     quarter = quarter_of(last_day)
-    return quarter if quarter in release.timeline else None
+    if quarter in release.timeline:
+        return quarter
+    if period_type(label) == "year":
+        known = sorted(q for q in release.timeline if q.startswith(f"{label}Q"))
+        return known[-1] if known else None
+    return None
 
 
 def has_grid(release: Release, raster: Any, label: str) -> bool:

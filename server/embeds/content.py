@@ -261,10 +261,12 @@ def class_label(cls: Mapping[str, Any], last: bool) -> str:
 
 def legend_html(doc: Mapping[str, Any] | None, has_grid: bool, quarter: str,
                 palette: Sequence[tuple[str, str]], count: int, lang: Lang,
-                present: set[str] | None = None, scale_html: str | None = None) -> str:  # fmt: skip
+                present: set[str] | None = None, scale_html: str | None = None,
+                period: str | None = None) -> str:  # fmt: skip
     """Legend: the PM2.5 classes as one horizontal scale (or ``scale_html``, e.g. the change
     between two periods) and the plant markers in a flow, so it stays small (collapsed on
-    small frames by the embed's script)."""
+    small frames by the embed's script). ``period``: the PM2.5 period asked for (a month,
+    quarter or year), named in the scale's heading; the plants' facts are of ``quarter``."""
     e = html.escape
     out = [f"<details open><summary>{e(_(lang, 'embed.legend'))}</summary>"]
     if scale_html is not None:
@@ -272,10 +274,14 @@ def legend_html(doc: Mapping[str, Any] | None, has_grid: bool, quarter: str,
     elif doc is not None:
         units = _text(doc.get("units"))
         title = scale_title(lang, doc)
-        heading = _(lang, "embed.legend.scale", title=title, units=units) if units else title
+        if period is not None:
+            heading = _(lang, "embed.legend.scale_period", title=title, units=units,
+                        period=format_period(lang, period))  # fmt: skip
+        else:
+            heading = _(lang, "embed.legend.scale", title=title, units=units) if units else title
         out.append(f"<h2>{e(heading)}</h2>")
         if not has_grid:
-            note = _(lang, "embed.legend.no_grid", period=format_period(lang, quarter))
+            note = _(lang, "embed.legend.no_grid", period=format_period(lang, period or quarter))
             out.append(f'<p class="lt-note">{e(note)}</p>')
         classes = list(doc.get("classes", ()))
         out.append('<div class="lt-scale">')
@@ -310,13 +316,14 @@ def legend_html(doc: Mapping[str, Any] | None, has_grid: bool, quarter: str,
 
 
 def title_html(title: str, release: Release, quarter: str, synthetic: bool, lang: Lang,
-               sides: str | None = None) -> str:  # fmt: skip
-    """Title, the two periods shown (``sides``) if any, data date, synthetic-data warning."""
+               sides: str | None = None, period: str | None = None) -> str:  # fmt: skip
+    """Title, the two periods shown (``sides``) if any, data date (of the PM2.5 ``period``
+    and the plants' ``quarter``), synthetic-data warning."""
     e = html.escape
     out = [f"<h1>{e(title)}</h1>"]
     if sides:
         out.append(f'<p class="lt-sides">{e(sides)}</p>')
-    out.append(f"<p>{e(data_date(release, quarter, lang))}</p>")
+    out.append(f"<p>{e(data_date(release, period or quarter, lang, quarter))}</p>")
     if synthetic:
         out.append(f'<p class="lt-synthetic">{e(_(lang, "embed.synthetic"))}</p>')
     out.append('<p class="lt-status" role="status"></p>')

@@ -1,8 +1,10 @@
 """A map view in words: the title, alt text and counts of what a view of a release shows.
 
 A view is a release, a timeline quarter, the enterprise filters (bbox, industry, province, q,
-has_violations, output_up) and a raster layer. ``describe_view`` reads only the release: the
-enterprise arrays and per-quarter facts, and a bounded window of the quarter's PM2.5 COG.
+has_violations, output_up), a raster layer and optionally a PM2.5 period (a month, quarter or
+year: ``period``; the plants then show the facts of its quarter, a year's last, unless a quarter
+is given). ``describe_view`` reads only the release: the enterprise arrays and per-quarter facts,
+and a bounded window of the period's PM2.5 COG.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from typing import Any
 import numpy as np
 
 from ...i18n import Lang, catalogue, format_date, format_number, format_period, plural, translate
+from ...layers.periods import period_type
 from ..api.routes import enterprise_mask, timeline_position
 from ..deps import EnterpriseFilter, parse_bbox
 from ..errors import InvalidParameterError, NotFoundError
 from ..releases.records import PM25_SOURCE, RECORDS_SOURCE
 from ..releases.release import LayerInfo, Release
+from .compare import plant_quarter
 
 BBox = tuple[float, float, float, float]
 
@@ -69,7 +73,7 @@ class ViewDescription:
     """What a view shows: ``title`` and ``alt`` are written from ``counts`` and ``pm25``."""
 
     release: str
-    quarter: str
+    quarter: str  # of the plant facts
     lang: Lang  # of the title and alt text
     layer: str
     colormap: str
@@ -85,11 +89,17 @@ class ViewDescription:
     sources: tuple[Mapping[str, Any], ...]
     synthetic: bool
     mask: np.ndarray = field(repr=False, compare=False)
+    period: str = ""  # of the PM2.5 shown (a month, quarter or year); "": the quarter
+
+    def __post_init__(self) -> None:
+        if not self.period:
+            object.__setattr__(self, "period", self.quarter)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "release": self.release,
             "quarter": self.quarter,
+            "period": self.period,
             "lang": self.lang,
             "layer": self.layer,
             "title": self.title,
@@ -116,6 +126,37 @@ def default_quarter(release: Release) -> str:
     if release.timeline:
         return release.timeline[-1]
     raise InvalidParameterError("the release has no quarters")
+
+
+def check_period(release: Release, period: str) -> None:
+    """``period`` (``2019-01``, ``2019Q1``, ``2019``) a PM2.5 period or a timeline quarter of
+    the release: 422 naming ``period`` when malformed, 404 when the release lacks it."""
+    try:
+        period_type(period)
+    except ValueError:
+        raise InvalidParameterError(
+            f"period: expected a month, quarter or year (2019-01, 2019Q1, 2019), not {period!r}"
+        ) from None
+    if period not in release.all_periods and period not in release.timeline:
+        raise NotFoundError(f"period: no PM2.5 grid for period {period!r}")
+
+
+def period_quarter(release: Release, period: str | None, quarter: str | None) -> str | None:
+    """The quarter of the plant facts: ``quarter`` when given, else the ``period``'s quarter
+    (a month's, a year's last) when the timeline has it; None: the caller's default."""
+    if quarter is not None or period is None:
+        return quarter
+    return plant_quarter(release, period)
+
+
+def shows_grid(release: Release, info: LayerInfo | None, quarter: str, period: str | None) -> bool:
+    """Whether the layer has the PM2.5 of the view: of ``period`` when given, else of the
+    quarter (one of the release's PM2.5 quarters)."""
+    if info is None:
+        return False
+    if period is not None:
+        return period in info.files and period in release.all_periods
+    return quarter in info.files and quarter in release.quarters
 
 
 def raster_layer(release: Release, layer_id: str) -> LayerInfo | None:
@@ -192,8 +233,15 @@ def release_stamp(release: Release, lang: Lang) -> str:
     return translate(lang, "describe.release_built", id=release.id, date=built)
 
 
-def data_date(release: Release, quarter: str, lang: Lang) -> str:
-    """``Data: 2019 Q1 (Jan–Mar) · release r-…, built 1 January 2024``."""
+def data_date(release: Release, quarter: str, lang: Lang, plants: str | None = None) -> str:
+    """``Data: 2019 Q1 (Jan–Mar) · release r-…, built 1 January 2024``; when the plants'
+    quarter differs from the PM2.5 period ``quarter`` (a month, a year), both:
+    ``Data: PM2.5 January 2019; plant facts 2019 Q1 (Jan–Mar) · …``."""
+    if plants is not None and plants != quarter:
+        return translate(lang, "describe.data_date_plants", period=format_period(lang, quarter),
+                         quarter=format_period(lang, plants),
+                         months=quarter_months(lang, plants),
+                         release=release_stamp(release, lang))  # fmt: skip
     return translate(lang, "describe.data_date", period=format_period(lang, quarter),
                      months=quarter_months(lang, quarter),
                      release=release_stamp(release, lang))  # fmt: skip
@@ -379,17 +427,23 @@ def pm25_range(lang: Lang, low: float, high: float) -> str:
 def _alt(lang: Lang, release: Release, quarter: str, extent: BBox, plants: str,
          counts: Mapping[str, int], summary: PM25Summary | None, has_grid: bool,
          plant_pm25: tuple[float, float] | None, sources: Sequence[Mapping[str, Any]],
-         synthetic: bool) -> str:  # fmt: skip
-    """The view in sentences, each a catalogue message with its numbers formatted."""
+         synthetic: bool, plants_quarter: str | None = None) -> str:  # fmt: skip
+    """The view in sentences, each a catalogue message with its numbers formatted
+    (``quarter``: the period shown; ``plants_quarter``: the plants' quarter when another)."""
     period, where = format_period(lang, quarter), extent_text(lang, extent)
     sentences = [translate(lang, "describe.alt.synthetic")] if synthetic else []
     if has_grid:
-        sentences.append(translate(lang, "describe.alt.map_grid", period=period, where=where,
+        key = {"month": "describe.alt.map_grid_month", "year": "describe.alt.map_grid_year"}.get(
+            period_type(quarter), "describe.alt.map_grid")
+        sentences.append(translate(lang, key, period=period, where=where,
                                    grid=grid_text(release, quarter, summary, lang),
                                    plants=plants))  # fmt: skip
     else:
         sentences.append(translate(lang, "describe.alt.map_plants", period=period, where=where,
                                    plants=plants))  # fmt: skip
+    if plants_quarter is not None and plants_quarter != quarter:
+        sentences.append(translate(lang, "describe.alt.plant_quarter",
+                                   quarter=format_period(lang, plants_quarter)))  # fmt: skip
     cited, up, both = counts["cited"], counts["output_up"], counts["cited_and_output_up"]
     if counts["plants"]:
         sentences.append(plural(lang, "describe.alt.cited", cited))
@@ -441,13 +495,19 @@ def describe_view(
     layer: str = DEFAULT_LAYER,
     max_area: float = 2_500.0,
     lang: Lang = "en",
+    period: str | None = None,
 ) -> ViewDescription:
     """Title, alt text (in ``lang``) and counts of a view, written from the release's data.
 
-    Without ``filters.quarter`` the web map's default quarter is described; without
-    ``filters.bbox`` every matching plant is counted and the extent is their padded extent."""
+    ``period`` (a month, quarter or year) is the PM2.5 shown and named; the plants show the
+    facts of ``filters.quarter``, else of the period's quarter (a year's last). Without either
+    the web map's default quarter is described; without ``filters.bbox`` every matching plant
+    is counted and the extent is their padded extent."""
     info = raster_layer(release, layer)
-    quarter = filters.quarter or default_quarter(release)
+    if period is not None:
+        check_period(release, period)
+    quarter = period_quarter(release, period, filters.quarter) or default_quarter(release)
+    shown = period or quarter
     filters = replace(filters, quarter=quarter)
     row = timeline_position(release, quarter)
     bbox = parse_bbox(filters.bbox, max_area)
@@ -467,8 +527,8 @@ def describe_view(
     counts = {"plants": int(mask.sum()), "cited": cited, "output_up": up,
               "cited_and_output_up": both}  # fmt: skip
 
-    has_grid = info is not None and quarter in info.files and quarter in release.quarters
-    summary = pm25_summary(release.pm25_cog(quarter), extent) if has_grid else None
+    has_grid = shows_grid(release, info, quarter, period)
+    summary = pm25_summary(release.pm25_cog(shown), extent) if has_grid else None
     plant_pm25 = _plant_pm25(release, mask, quarter)
     sources = view_sources(release, mask, has_grid, cited)
     synthetic = bool(release.manifest.get("synthetic", False))
@@ -481,9 +541,9 @@ def describe_view(
         colormap=layer_colormap(release, info),
         bbox=extent,
         bbox_given=bbox is not None,
-        title=_title(lang, release, quarter, filters, counts, has_grid, synthetic),
-        alt=_alt(lang, release, quarter, extent, plants, counts, summary, has_grid, plant_pm25,
-                 sources, synthetic),
+        title=_title(lang, release, shown, filters, counts, has_grid, synthetic),
+        alt=_alt(lang, release, shown, extent, plants, counts, summary, has_grid, plant_pm25,
+                 sources, synthetic, quarter),
         counts=counts,
         industries=industries,
         has_grid=has_grid,
@@ -492,6 +552,7 @@ def describe_view(
         sources=sources,
         synthetic=synthetic,
         mask=mask,
+        period=shown,
     )
 
 

@@ -31,7 +31,14 @@ from ...i18n import translate as _
 from ...settings import Settings
 from ...tiles.colormaps import class_rgba
 from ..api.routes import enterprise_mask
-from ..deps import NAME_PATTERN, EnterpriseFilter, LangDep, ReleaseDep, vary_language
+from ..deps import (
+    NAME_PATTERN,
+    PERIOD_PATTERN,
+    EnterpriseFilter,
+    LangDep,
+    ReleaseDep,
+    vary_language,
+)
 from ..errors import ERROR_RESPONSES
 from ..releases.release import Release
 from ..tiles.routes import etag_matches
@@ -91,11 +98,16 @@ class Rendered:
 
 @dataclass
 class ViewParams:
-    """The raster layer drawn and described."""
+    """The raster layer and the PM2.5 period drawn and described."""
 
     layer: Annotated[
         str, Query(pattern=NAME_PATTERN, description="Raster layer: pm25 or pm25-cb.")
     ] = "pm25"
+    period: Annotated[
+        str | None, Query(pattern=PERIOD_PATTERN, description="The PM2.5 of a month, quarter or "
+                          "year (2019-01, 2019Q1, 2019); the plants show its quarter's facts "
+                          "(a year's last) unless quarter is given.")
+    ] = None
 
 
 @dataclass
@@ -307,10 +319,10 @@ def render_preview(
     industries = [k for k in view.industries if k] or list(INDUSTRY_COLOURS)
     keys = [(INDUSTRY_COLOURS.get(k, OTHER_COLOUR), industry_name(lang, k)) for k in industries]
     keys += [(kind, _(lang, f"preview.key.{kind}")) for kind in ("cited", "up", "flag")]
-    subtitle = data_date(release, view.quarter, lang)
+    subtitle = data_date(release, view.period, lang, view.quarter)
     if view.synthetic:
         subtitle = _(lang, "preview.synthetic", subtitle=subtitle)
-    period = format_period(lang, view.quarter)
+    period = format_period(lang, view.period)
 
     def header(layout: Layout) -> None:
         layout.text(title or view.title, title_face, INK, gap=0)
@@ -338,7 +350,7 @@ def render_preview(
                         max_zoom=max(0, math.floor(frame.label_zoom)))  # fmt: skip
     draw_land(image, frame, base)
     if view.has_grid:
-        draw_raster(image, frame, release.pm25_cog(view.quarter), classes)
+        draw_raster(image, frame, release.pm25_cog(view.period), classes)
     draw_lines(image, frame, base)
     draw_plants(image, frame, release, view, filters)
     labels = draw_labels(image, frame, base, lang)  # a still picture: names over the plants
@@ -390,9 +402,11 @@ def preview_router(settings: Settings) -> APIRouter:
     ) -> Response:
         """Title, alt text (written from the data, in ``lang``) and counts of a map view.
 
-        Without ``quarter`` the map's default quarter is described; without ``bbox`` every
-        matching plant is counted and the extent is theirs."""
-        view = describe_view(release, filters, params.layer, settings.max_bbox_area_deg2, lang)
+        ``period`` (a month, quarter or year) is the PM2.5 described, the plants those of its
+        quarter unless ``quarter`` is given; without either the map's default quarter is
+        described; without ``bbox`` every matching plant is counted and the extent is theirs."""
+        view = describe_view(release, filters, params.layer, settings.max_bbox_area_deg2, lang,
+                             params.period)  # fmt: skip
         return JSONResponse(view.to_json(), headers=vary_language(request))
 
     @router.get(
@@ -425,7 +439,8 @@ def preview_router(settings: Settings) -> APIRouter:
             if etag_matches(request.headers.get("if-none-match"), etag):
                 return Response(status_code=304, headers=headers)
             return Response(cached[0], media_type="image/png", headers=headers)
-        view = describe_view(release, filters, params.layer, settings.max_bbox_area_deg2, lang)
+        view = describe_view(release, filters, params.layer, settings.max_bbox_area_deg2, lang,
+                             params.period)  # fmt: skip
         if etag_matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
         drawn = render_preview(release, view, filters, size.width, size.height, size.title)
@@ -435,6 +450,7 @@ def preview_router(settings: Settings) -> APIRouter:
             "X-Map-Frame": f"{frame.left},{frame.top},{frame.width},{frame.height}",
             "X-Release": release.id,
             "X-Quarter": view.quarter,
+            "X-Period": view.period,
             "Content-Language": lang,
         }
         with lock:

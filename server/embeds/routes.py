@@ -1,4 +1,8 @@
-"""Folium embeds for journalists: a region, a quarter and filters as one Leaflet map.
+"""Folium embeds for journalists: a region, a period and filters as one Leaflet map.
+
+The PM2.5 shown is of ``period`` (a month ``2019-01``, a quarter or a year ``2019``) or of
+``quarter``; the plants show the facts of ``quarter``, else of the period's quarter (a year's
+last: plant facts are quarterly).
 
 ``embed_map(release, view, mode, server_url)`` is the one builder (pure over a ``Release``):
 PM2.5, plant markers with escaped popups, a legend from the tiles' own colour scale, a title,
@@ -43,7 +47,15 @@ from ...i18n import Lang, format_period
 from ...i18n import translate as _
 from ...settings import Settings
 from ...tiles.colormaps import PM25_DIFF
-from ..deps import NAME_PATTERN, QUARTER_PATTERN, LangDep, ReleaseDep, parse_bbox, vary_language
+from ..deps import (
+    NAME_PATTERN,
+    PERIOD_PATTERN,
+    QUARTER_PATTERN,
+    LangDep,
+    ReleaseDep,
+    parse_bbox,
+    vary_language,
+)
 from ..errors import ERROR_RESPONSES, InvalidParameterError
 from ..releases.release import LayerInfo, Release
 from ..tiles.routes import base_url, etag_matches
@@ -115,6 +127,7 @@ class EmbedMap:
     alt: str = ""  # the map described in words, from the data
     lang: Lang = "en"
     periods: str | None = None  # two periods: "compare-2019Q1-2019Q3", "diff-…"
+    period: str | None = None  # the PM2.5 period asked for: "2019-01", "2019"
 
     @cached_property
     def html(self) -> str:
@@ -128,7 +141,7 @@ class EmbedMap:
 
     @property
     def filename(self) -> str:
-        return f"lantian-{self.release}-{self.periods or self.quarter}.html"
+        return f"lantian-{self.release}-{self.periods or self.period or self.quarter}.html"
 
     def _repr_html_(self) -> str:
         return str(self.map._repr_html_())
@@ -246,7 +259,7 @@ def embed_map(
     resolved = resolve_view(release, view, limits)
     described = describe_view(release, describe_filters(view, resolved), (
         resolved.layer.id if resolved.layer is not None else DEFAULT_LAYER),
-        limits.max_bbox_area, lang)  # fmt: skip
+        limits.max_bbox_area, lang, resolved.period)  # fmt: skip
     pair = resolved.pair
     paired = pair_texts(lang, pair) if pair is not None else None
     title = view.title or (paired.title if paired is not None else described.title)
@@ -254,6 +267,7 @@ def embed_map(
     side_by_side = pair is not None and pair.mode == "compare"
     synthetic = bool(release.manifest.get("synthetic", False))
     quarter = resolved.quarter
+    shown = resolved.shown  # the period of the PM2.5 (one period)
     west, south, east, north = resolved.bbox
 
     figure = Figure(title=html.escape(title))
@@ -320,15 +334,15 @@ def embed_map(
                     ).add_to(m)  # fmt: skip
     elif mode == "linked":
         assert server is not None
-        config["style"] = linked_style(server, release, lang, layer if grid else None, quarter)
+        config["style"] = linked_style(server, release, lang, layer if grid else None, shown)
         if grid:
             assert layer is not None
-            url = f"{server}/tiles/{layer.id}/{quarter}/{{z}}/{{x}}/{{y}}.png?release={release.id}"
+            url = f"{server}/tiles/{layer.id}/{shown}/{{z}}/{{x}}/{{y}}.png?release={release.id}"
             config["pm25Tiles"] = _tiles_config(url, layer)
     elif grid:
         assert layer is not None and doc is not None
         image = overlay_image(
-            release.pm25_cog(quarter), padded(resolved.bbox), doc["classes"],
+            release.pm25_cog(shown), padded(resolved.bbox), doc["classes"],
             limits.max_overlay_side,
         )
         if image is not None:
@@ -350,9 +364,10 @@ def embed_map(
         "maxZoom": MAX_ZOOM,
         "attributions": texts,
         "titleHtml": title_html(title, release, quarter, synthetic, lang,
-                                paired.sides if paired is not None else None),
+                                paired.sides if paired is not None else None, resolved.period),
         "legendHtml": legend_html(doc, resolved.has_grid or side_by_side, quarter, palette,
-                                  int(resolved.index.size), lang, present, scale_html),
+                                  int(resolved.index.size), lang, present, scale_html,
+                                  resolved.period),
         "industries": [list(p) for p in palette],
         "texts": {"loading": _(lang, "embed.loading"), "loadFailed": _(lang, "embed.load_failed"),
                   "zoomIn": _(lang, "embed.zoom_in"), "zoomOut": _(lang, "embed.zoom_out")},
@@ -368,7 +383,7 @@ def embed_map(
                                           resolved.bbox)  # fmt: skip
     periods = f"{pair.mode}-{pair.a}-{pair.b}" if pair is not None else None
     return EmbedMap(m, release.id, quarter, mode, title, resolved.bbox, int(resolved.index.size),
-                    alt_text, lang, periods)
+                    alt_text, lang, periods, resolved.period)
 
 
 def embed(
@@ -389,11 +404,13 @@ def embed(
     lang: Lang = "en",
     compare: str | None = None,
     diff: str | None = None,
+    period: str | None = None,
 ) -> EmbedMap:
     """A folium embed from a data dir, for notebooks and scripts::
 
         lantian.embed(data_dir="var", province="河北省", quarter="2019Q1", lang="zh").save(
             "hebei.html")
+        lantian.embed(data_dir="var", province="河北省", period="2019-01")  # a month (or 2019)
         lantian.embed(data_dir="var", province="河北省", compare="2019Q1,2019Q3")  # a swipe
         lantian.embed(data_dir="var", province="河北省", diff="2019Q1,2019Q3")  # B − A
     """
@@ -406,7 +423,7 @@ def embed(
             quarter=quarter, bbox=tuple(bbox) if bbox is not None else None,  # type: ignore[arg-type]
             province=province, industry=industry, q=q, has_violations=has_violations,
             output_up=output_up, layer=layer, title=title, compare=parse_pair("compare", compare),
-            diff=parse_pair("diff", diff),
+            diff=parse_pair("diff", diff), period=period,
         )  # fmt: skip
         return embed_map(opened, view, mode, server_url, EmbedLimits.from_settings(settings),
                          lang)  # fmt: skip
@@ -419,10 +436,16 @@ def embed(
 
 @dataclass
 class EmbedFilter:
-    """Region, quarter and filters of an embed (the enterprise search's filters)."""
+    """Region, period, quarter and filters of an embed (the enterprise search's filters)."""
 
     quarter: Annotated[
-        str | None, Query(pattern=QUARTER_PATTERN, description="Default: latest PM2.5 quarter.")
+        str | None, Query(pattern=QUARTER_PATTERN, description="Quarter of the plant facts (and "
+                          "the PM2.5 without period). Default: the period's quarter (a year's "
+                          "last), else the latest PM2.5 quarter.")
+    ] = None
+    period: Annotated[
+        str | None, Query(pattern=PERIOD_PATTERN, description="The PM2.5 of a month, quarter or "
+                          "year: 2019-01, 2019Q1 or 2019.")
     ] = None
     bbox: Annotated[
         str | None, Query(max_length=100, description="Region: minlon,minlat,maxlon,maxlat.")
@@ -441,7 +464,8 @@ class EmbedFilter:
         bbox = parse_bbox(self.bbox, max_area)
         return EmbedView(
             quarter=self.quarter, bbox=bbox, province=self.province, industry=self.industry,
-            q=self.q, has_violations=self.has_violations, output_up=self.output_up, **extra,
+            q=self.q, has_violations=self.has_violations, output_up=self.output_up,
+            period=self.period, **extra,
         )  # fmt: skip
 
 
@@ -506,7 +530,7 @@ def embed_router(settings: Settings) -> APIRouter:
         options: Annotated[EmbedOptions, Depends()],
         lang: LangDep,
     ) -> Response:
-        """A Leaflet (folium) map of the region, quarter and filters, for an iframe: the
+        """A Leaflet (folium) map of the region, period and filters, for an iframe: the
         basemap with place names, PM2.5, plants with popups, legend, title, data date, every
         source's attribution, in ``lang``. ``linked`` loads tiles and plants from this server
         (pinned to the release); ``standalone`` is a self-contained file served as a

@@ -14,7 +14,7 @@ from ..deps import EnterpriseFilter, parse_bbox
 from ..errors import InvalidParameterError, NotFoundError
 from ..releases.release import LayerInfo, Release, search_key
 from .compare import PeriodPair, check_pair, plant_quarter, view_pair
-from .describe import default_extent
+from .describe import check_period, default_extent, period_quarter, shows_grid
 
 BBox = tuple[float, float, float, float]
 DEFAULT_LAYER = "pm25"
@@ -25,9 +25,11 @@ OVERLAY_PAD = 0.5  # the standalone overlay covers the region and half its size 
 @dataclass(frozen=True)
 class EmbedView:
     """What an embed shows: quarter, region (``bbox`` and/or ``province``), filters, layer,
-    and optionally two periods (``compare``: a swipe, ``diff``: the change B − A; ``compare``).
+    and optionally the PM2.5 of one period (``period``: a month, quarter or year) or of two
+    (``compare``: a swipe, ``diff``: the change B − A; ``compare``).
 
-    ``quarter`` defaults to the latest PM2.5 quarter (with two periods: B's quarter); without
+    ``quarter`` (of the plant facts) defaults to the ``period``'s quarter (a month's, a year's
+    last), with two periods to B's quarter, else to the latest PM2.5 quarter; without
     ``bbox`` the region is the padded extent of the matching plants (of the province when
     given). ``title`` defaults to the one ``view.describe_view`` writes from the data (as the
     PNG preview's), or with two periods to one naming them."""
@@ -43,6 +45,7 @@ class EmbedView:
     title: str | None = None
     compare: tuple[str, str] | None = None
     diff: tuple[str, str] | None = None
+    period: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,12 @@ class ResolvedView:
     bbox: BBox
     index: np.ndarray = field(repr=False)  # the plants shown (inside bbox, matching filters)
     pair: PeriodPair | None = None  # two periods compared or differenced
+    period: str | None = None  # the PM2.5 period asked for (``EmbedView.period``)
 
+    @property
+    def shown(self) -> str:
+        """The period whose PM2.5 is shown (one period): ``period``, else the quarter."""
+        return self.period or self.quarter
 
 
 def resolve_province(release: Release, name: str) -> str:
@@ -127,8 +135,14 @@ def resolve_view(release: Release, view: EmbedView, limits: EmbedLimits) -> Reso
     pair = view_pair(view.compare, view.diff)
     if pair is not None:
         check_pair(release, pair)
+    if view.period is not None:
+        if pair is not None:
+            raise InvalidParameterError("period: give period or compare/diff, not both")
+        check_period(release, view.period)
     if view.quarter is not None:
         quarter = view.quarter
+    elif (own := period_quarter(release, view.period, None)) is not None:
+        quarter = own
     elif pair is not None and (paired := plant_quarter(release, pair.b)) is not None:
         quarter = paired
     elif release.quarters:
@@ -138,7 +152,7 @@ def resolve_view(release: Release, view: EmbedView, limits: EmbedLimits) -> Reso
     else:
         raise InvalidParameterError("the release has no quarters")
     timeline_position(release, quarter)  # 422 when the quarter is not in the timeline
-    has_grid = layer is not None and quarter in layer.files and quarter in release.quarters
+    has_grid = shows_grid(release, layer, quarter, view.period)
     province = resolve_province(release, view.province) if view.province else None
     filters = EnterpriseFilter(
         industry=view.industry, province=province, q=view.q, quarter=quarter,
@@ -159,7 +173,8 @@ def resolve_view(release: Release, view: EmbedView, limits: EmbedLimits) -> Reso
             f"{index.size:,} plants match; an embed holds at most {limits.max_markers:,}: "
             "choose a smaller region (bbox, province) or more filters"
         )
-    return ResolvedView(quarter, layer, has_grid, province, replace(filters), bbox, index, pair)
+    return ResolvedView(quarter, layer, has_grid, province, replace(filters), bbox, index, pair,
+                        view.period)  # fmt: skip
 
 
 def describe_filters(view: EmbedView, resolved: ResolvedView) -> EnterpriseFilter:

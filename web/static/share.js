@@ -37,11 +37,16 @@ function withParams(params, extra) {
   return out;
 }
 
+/** The period the map shows when it is not the plants' quarter (a month or a year), else null. */
+function shownPeriod(view) {
+  return view.period && view.period !== view.quarter ? view.period : null;
+}
+
 /** Every URL the share dialog offers for `view` (absolute, pinned to the view's release, in
- * the view's language). */
+ * the view's language); a month or year shown goes in as `period` (the plants keep `quarter`). */
 export function shareUrls(view, title = "") {
   const origin = location.origin;
-  const base = viewParams(view);
+  const base = withParams(viewParams(view), { period: shownPeriod(view) });
   const layer = { layer: view.colormap, lang: view.lang };
   const hash = new URLSearchParams({
     period: view.period || view.quarter, z: view.zoom.toFixed(2), lon: view.lon.toFixed(4), lat: view.lat.toFixed(4),
@@ -194,7 +199,7 @@ export function wireShare({ getView }) {
       ui.alt.value = described.alt;
       ui.altStatus.textContent = "";
       ui.gridNote.hidden = described.has_grid;
-      ui.gridNote.textContent = described.has_grid ? "" : t("share.no_grid", { quarter: formatPeriod(current.quarter) });
+      ui.gridNote.textContent = described.has_grid ? "" : t("share.no_grid", { quarter: formatPeriod(shownPeriod(current) || current.quarter) });
     } catch (error) {
       if (error.name === "AbortError") return;
       described = { title: "", alt: "" };
