@@ -84,6 +84,9 @@ def build(
         help="daily-idw: an existing Dask cluster's scheduler, tcp://host:8786.")] = None,
     bbox: Annotated[str | None, typer.Option(
         help="PM2.5 grid edges W,S,E,N in degrees (default: all of China).")] = None,
+    periods: Annotated[str, typer.Option(
+        help="Period types with PM2.5 grids and tiles, quarter among them.")
+    ] = "month,quarter,year",
     geocoder: Annotated[
         str | None, typer.Option(help="Online geopy provider for street addresses (off).")
     ] = None,
@@ -134,6 +137,7 @@ def build(
             grid=_grid(bbox) if bbox else CHINA_GRID,
             workers=workers,
             scheduler=scheduler,
+            periods=tuple(p.strip() for p in periods.split(",") if p.strip()),
         )
         with RichProgress(console) as progress:
             result = build_release(inputs, options, data_dir, progress)

@@ -45,7 +45,8 @@ def inputs_digest(inputs: BuildInputs, options: BuildOptions,
     found = digests if digests is not None else file_digests(inputs)
     digest = hashlib.sha256()
     digest.update(stage_key("release", ()).encode())
-    digest.update(json.dumps({"options": options.identity()}, default=str).encode())
+    digest.update(json.dumps({"options": options.identity(), "periods": options.periods},
+                             default=str).encode())
     for path in code_files():
         digest.update(path.read_bytes())
     digest.update(source_key(inputs.boundaries or default_boundary_source()).encode())

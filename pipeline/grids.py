@@ -115,7 +115,7 @@ def surface(
     mask = _once(lambda: country_mask(options.grid, country))
     if inputs.satellite:
         grids = _satellite(runner, inputs, options.grid, country, boundaries_key, digests)
-        return Surface(grids, {}, source)
+        return Surface([g for g in grids if period_type(g.period) in options.periods], {}, source)
     if options.method == "daily-idw":
         return Surface(_daily(runner, options, data, mask, boundaries_key), {}, source)
     grids = _interpolated(runner, options, data, mask, boundaries_key, inputs.stations[0])
@@ -135,10 +135,11 @@ def _once(make: Callable[[], T]) -> Callable[[], T]:
     return get
 
 
-def _usable(data: StationData) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Valid station means of located stations, those stations, and every month, quarter and
-    year with a valid station mean (in time order)."""
-    valid = data.means[data.means["valid"]]
+def _usable(data: StationData, kinds: tuple[str, ...]) -> tuple[
+        pd.DataFrame, pd.DataFrame, list[str]]:
+    """Valid station means of located stations, those stations, and every period of the
+    ``kinds`` asked for (month, quarter, year) with a valid station mean (in time order)."""
+    valid = data.means[data.means["valid"] & data.means["period_type"].isin(kinds)]
     located = data.stations[data.stations["status"] == "ok"].set_index("code")
     valid = valid[valid["code"].isin(located.index)]
     found = sorted(valid["period"].unique(), key=period_sort_key)
@@ -153,7 +154,7 @@ def _interpolated(
 ) -> list[Grid]:
     """A grid per period with enough valid station days; fewer than 3 usable stations in a
     period is a :class:`BuildError` saying why."""
-    valid, located, periods = _usable(data)
+    valid, located, periods = _usable(data, options.periods)
     settings = InterpolationOptions(method="kriging" if options.method == "kriging" else "idw",
                                     max_distance_km=options.max_distance_km,
                                     search_radius_km=options.max_distance_km)
@@ -200,7 +201,7 @@ def _daily(
     days are unchanged are reused."""
     from lantian.layers import scale
 
-    _, _, periods = _usable(data)
+    _, _, periods = _usable(data, options.periods)
     stations = data.stations[data.stations["status"] == "ok"][["code", "lon", "lat", "status"]]
     days = pd.DatetimeIndex(data.daily.index)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lantian.layers.grid import CHINA_GRID, GridSpec
+from lantian.layers.periods import PERIOD_TYPES
 from lantian.pipeline.stages import stage_totals
 from lantian.tiles.manifest import Source
 
@@ -136,19 +137,25 @@ class BuildOptions:
     grid: GridSpec = CHINA_GRID  # the PM2.5 grid (tests use a small part of it)
     workers: int | None = None  # daily-idw: LocalCluster worker processes (default 2)
     scheduler: str | None = None  # daily-idw: an existing cluster, tcp://host:8786
+    periods: tuple[str, ...] = PERIOD_TYPES  # the period types with grids and tiles
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"workers must be ≥ 1, not {self.workers}")
+        if "quarter" not in self.periods or not set(self.periods) <= set(PERIOD_TYPES):
+            raise ValueError(f"periods must hold quarter and only {', '.join(PERIOD_TYPES)}, "
+                             f"not {', '.join(self.periods) or 'nothing'}")
         if self.workers is not None and self.scheduler is not None:
             raise ValueError(f"give workers (a local cluster) or a scheduler "
                              f"({self.scheduler}, maybe from LANTIAN_DASK_SCHEDULER), not both")
 
     def identity(self) -> dict[str, Any]:
-        """The options that shape a release (where it runs does not)."""
-        return {k: v for k, v in asdict(self).items() if k not in ("workers", "scheduler")}
+        """The options that shape a period's grid (where it runs does not, nor which other
+        periods the release holds)."""
+        return {k: v for k, v in asdict(self).items()
+                if k not in ("workers", "scheduler", "periods")}
 
 
 @dataclass

@@ -111,10 +111,14 @@ def write_inputs(folder: Path) -> BuildInputs:
     )
 
 
+# Quarters only: these builds test robustness (bad inputs, kills, downloads), not periods; months
+# and years are built by tests/pipeline/test_incremental.py, test_daily_idw_build.py and the demo.
+OPTIONS = BuildOptions(grid=SMALL_GRID, periods=("quarter",))
+
+
 def build(inputs: BuildInputs, data_dir: Path, options: BuildOptions | None = None) -> BuildResult:
-    """``build_release`` on the small grid."""
-    return pipeline.build_release(inputs, replace(options or BuildOptions(), grid=SMALL_GRID),
-                                  data_dir)
+    """``build_release`` on the small grid (by default of quarters only: ``OPTIONS``)."""
+    return pipeline.build_release(inputs, replace(options or OPTIONS, grid=SMALL_GRID), data_dir)
 
 
 def pause_before(target: str, marker: Path) -> None:

@@ -233,11 +233,11 @@ def test_half_written_release_directory_is_replaced(served: Path, tmp_path: Path
     inputs = small.write_inputs(tmp_path / "in")
     from dataclasses import replace
 
-    from lantian.pipeline import BuildOptions, inputs_digest
+    from lantian.pipeline import inputs_digest
     from lantian.tiles.release import release_id
 
     inputs = replace(inputs, title=TITLE)
-    rid = release_id(inputs_digest(inputs, BuildOptions(grid=small.SMALL_GRID)))
+    rid = release_id(inputs_digest(inputs, small.OPTIONS))
     partial = data_dir / "releases" / rid
     (partial / "tiles").mkdir(parents=True)
     (partial / "tiles" / "pm25_2019Q1.pmtiles").write_bytes(b"PMTiles\x03" + b"\0" * 50)

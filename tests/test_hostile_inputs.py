@@ -235,7 +235,7 @@ class Handled:
     """The build completes; ``check(release, case folder)`` asserts how the input was handled."""
 
     check: Callable[[Path, Path], None]
-    options: BuildOptions = field(default_factory=BuildOptions)
+    options: BuildOptions = field(default_factory=lambda: small.OPTIONS)
 
 
 def station_table(release: Path) -> pd.DataFrame:
@@ -385,7 +385,7 @@ CASES = [
                  Fails(InputError, "stations.csv", ("1001A", "row 1"), row=9, field="code"),
                  id="stations-same-code-other-place"),
     pytest.param(stations(LINE), Handled(_collinear), id="stations-collinear-idw"),
-    pytest.param(stations(LINE), Handled(_collinear, BuildOptions(method="kriging")),
+    pytest.param(stations(LINE), Handled(_collinear, replace(small.OPTIONS, method="kriging")),
                  id="stations-collinear-kriging"),
     pytest.param(stations(GOOD[:2]),
                  Fails(BuildError, "stations.csv", ("2019Q1", "2 stations", "at least 3")),

@@ -21,6 +21,7 @@ def test_cache_prune_keeps_what_releases_reference(tmp_path: Path) -> None:
     cache = StageCache(data_dir / "cache" / "stages")
     cubes = {e.key for e in cache.entries() if e.stage == "cube"}
     assert len(cubes) == 2  # the title is in the cube: one each; every other stage is shared
+    # (the small builds are of quarters only: one cube a build)
     legacy = data_dir / "cache" / "basemap-0123456789abcdef.pmtiles"  # before stages
     legacy.write_bytes(b"old")
     dry = CliRunner().invoke(app, ["cache", "prune", "--data-dir", str(data_dir), "--dry-run"],
