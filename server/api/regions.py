@@ -152,12 +152,13 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _number(value: Any) -> float | None:
+def number(value: Any) -> float | None:
+    """A finite float, else None."""
     try:
-        number = float(value)
+        found = float(value)
     except (TypeError, ValueError):
         return None
-    return number if math.isfinite(number) else None
+    return found if math.isfinite(found) else None
 
 
 def _flag(value: Any) -> bool | None:
@@ -280,7 +281,7 @@ def _stations(release: Release, finder: CityFinder) -> tuple[
             _text(raw.get("province")), _text(raw.get("city")))
         fields = {
             "code": code, "name": _text(raw.get("name")) or None,
-            "lon": _number(raw.get("lon")), "lat": _number(raw.get("lat")),
+            "lon": number(raw.get("lon")), "lat": number(raw.get("lat")),
             "status": _text(raw.get("status")) or None, "reason": _text(raw.get("reason")) or None,
             "reason_zh": _text(raw.get("reason_zh")) or None,
         }  # fmt: skip
@@ -293,8 +294,8 @@ def _stations(release: Release, finder: CityFinder) -> tuple[
         for raw in _table(release, relative):
             values.setdefault(_text(raw.get("code")), {})[_text(raw.get("period"))] = (
                 MappingProxyType({
-                    "pm25": _number(raw.get("pm25")),
-                    "n_days": None if (n := _number(raw.get("n_days"))) is None else int(n),
+                    "pm25": number(raw.get("pm25")),
+                    "n_days": None if (n := number(raw.get("n_days"))) is None else int(n),
                     "valid": _flag(raw.get("valid")),
                 })
             )
@@ -373,16 +374,11 @@ def region_index(release: Release) -> RegionIndex:
     return found
 
 
-def number(value: Any) -> float | None:
-    """A finite float, else None."""
-    return _number(value)
-
-
 def rank_entry(row: Row | None, scope: str) -> dict[str, Any] | None:
     """``{"rank", "of"}`` of a city row in ``scope`` (national, group, province), if ranked."""
     if row is None:
         return None
-    rank, total = _number(row.get(f"rank_{scope}")), _number(row.get(f"n_ranked_{scope}"))
+    rank, total = number(row.get(f"rank_{scope}")), number(row.get(f"n_ranked_{scope}"))
     if rank is None:
         return None
     return {"rank": int(rank), "of": None if total is None else int(total)}

@@ -20,6 +20,7 @@ import numpy as np
 from ...i18n import Lang, catalogue, format_date, format_number, format_period, place_name, plural
 from ...i18n import translate as _
 from ...tiles.colormaps import class_rgba
+from ..api.regions import number
 from ..api.routes import timeline_position
 from ..exports import citation
 from ..releases.release import Release
@@ -38,14 +39,6 @@ def _text(value: Any) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return ""
     return str(value)
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _day(lang: Lang, text: str) -> str:
@@ -70,7 +63,7 @@ def popup_html(props: Mapping[str, Any], facts: Mapping[str, Any] | None, quarte
         out.append(f'<p class="lt-muted">{e(other)}</p>')
     industry = _text(props.get("industry"))
     what = industry_name(lang, industry) if industry else _(lang, "embed.popup.plant")
-    capacity = _number(props.get("capacity"))
+    capacity = number(props.get("capacity"))
     if capacity is not None:
         what = _(lang, "embed.popup.capacity", industry=what,
                  capacity=format_number(lang, capacity),
@@ -101,7 +94,7 @@ def popup_html(props: Mapping[str, Any], facts: Mapping[str, Any] | None, quarte
             text = (_(lang, "embed.popup.finding_dated", date=_day(lang, day), finding=finding)
                     if day else _(lang, "embed.popup.finding", finding=finding))  # fmt: skip
             out.append(f"<p>{e(text)}</p>")
-        pct = _number(facts.get("output_change_pct"))
+        pct = number(facts.get("output_change_pct"))
         direction = _text(facts.get("output_direction"))
         basis = _text(facts.get("output_basis"))
         if pct is not None or direction:
@@ -110,7 +103,7 @@ def popup_html(props: Mapping[str, Any], facts: Mapping[str, Any] | None, quarte
             text = (_(lang, "embed.popup.output_basis", change=change, basis=basis) if basis
                     else _(lang, "embed.popup.output", change=change))  # fmt: skip
             out.append(f"<p><b>{e(_(lang, 'embed.popup.output_label'))}</b> {e(text)}</p>")
-        pm25 = _number(facts.get("pm25_10km"))
+        pm25 = number(facts.get("pm25_10km"))
         if pm25 is not None:
             text = _(lang, "embed.popup.pm25", period=period, value=format_number(lang, pm25))
             out.append(f"<p>{e(text)}</p>")
