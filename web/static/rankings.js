@@ -10,17 +10,15 @@ const SORTS = { pm25: "pm25", change_prev: "change_prev_pct", change_year: "chan
 const num = (value) => (typeof value === "number" && Number.isFinite(value) ? value : null);
 const byId = (id) => document.getElementById(id);
 
-/** Rows of /api/rankings in one shape. */
+/** The rows of an /api/rankings answer, as the table uses them. */
 function rowsOf(answer) {
-  const rows = Array.isArray(answer) ? answer : answer.rows || answer.cities || answer.items || [];
-  return rows.map((r, i) => ({
-    adcode: String(r.code ?? r.adcode ?? ""),
-    name_zh: r.name_zh || r.region || "",
+  return answer.rows.map((r, i) => ({
+    adcode: r.code,
+    name_zh: r.name_zh || "",
     name_en: r.name_en || "",
-    province_code: String(r.province_adcode ?? r.province_code
-      ?? (typeof r.province === "string" ? r.province : r.province && r.province.adcode) ?? ""),
-    province_zh: r.province_name_zh || r.province_zh || (r.province && r.province.name_zh) || "",
-    province_en: r.province_name_en || r.province_en || (r.province && r.province.name_en) || "",
+    province_code: r.province || "",
+    province_zh: r.province_name_zh || "",
+    province_en: r.province_name_en || "",
     pm25: num(r.pm25),
     valid: r.valid !== false,
     change_prev_pct: num(r.change_prev_pct),
