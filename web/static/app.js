@@ -789,6 +789,7 @@ async function main() {
 
   maplibregl.addProtocol("pmtiles", pmtilesProtocol());
   const map = new maplibregl.Map(mapOptions(hash, firstCard));
+  map.on("error", (event) => console.error(describeMapError(event)));
   showCredits(map);
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "bottom-right");
   relabelControls(map);
@@ -816,6 +817,17 @@ async function main() {
     if (firstCard) showCard(map, firstCard, false);
     else showCardError(hash.plant);
   });
+}
+
+/** A map error as one line: what failed (source, tile, URL) and why, not a bare "Error". */
+function describeMapError(event) {
+  const error = event.error || {};
+  const parts = [`map error: ${error.name || "Error"}: ${error.message || "(no message)"}`];
+  if (event.sourceId) parts.push(`source ${event.sourceId}`);
+  if (event.tile && event.tile.tileID) parts.push(`tile ${event.tile.tileID.canonical.z}/${event.tile.tileID.canonical.x}/${event.tile.tileID.canonical.y}`);
+  if (error.url) parts.push(`url ${error.url}`);
+  if (error.status) parts.push(`HTTP ${error.status}`);
+  return parts.join(" · ");
 }
 
 main().catch((error) => {
