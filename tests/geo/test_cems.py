@@ -58,6 +58,18 @@ def test_bundled_limits_carry_their_standards() -> None:
     power = limits.loc[("coal_power", "boiler")]
     assert power["limit_mg_m3"].to_dict() == {"PM": 10, "SO2": 35, "NOx": 50}
     assert set(power["reference_o2_pct"]) == {6}
+    national = limits.loc[("cement", "kiln (national standard)")]
+    assert national["limit_mg_m3"].to_dict() == {"PM": 30, "SO2": 200, "NOx": 400}
+    assert set(national["standard"]) == {"GB 4915-2013"}
+
+
+def test_bundled_limits_cover_every_industry_the_map_shows() -> None:
+    """Each industry of the enterprise layer has PM, SO2 and NOx limits, each with its source."""
+    table = load_limits()
+    for industry in ("steel", "coking", "cement", "coal_power", "chemical"):
+        rows = table[table["industry"] == industry]
+        assert set(rows["pollutant"]) == {"PM", "SO2", "NOx"}, industry
+        assert (rows["standard"].str.strip() != "").all(), industry
     sinter = limits.loc[("steel", "sintering machine head")]
     assert sinter["limit_mg_m3"].to_dict() == {"PM": 10, "SO2": 35, "NOx": 50}
     assert set(sinter["reference_o2_pct"]) == {16}
