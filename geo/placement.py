@@ -67,7 +67,9 @@ def place_unmatched(
                 "province": r.province, "city": r.city, "county": "", "address": "",
                 "geocode_source": "gazetteer", "geocode_precision": found.precision,
                 "coordinate_accuracy": "approximate", "source_datum": found.source_datum.value,
-                "data_source": r.source,
+                "data_source": r.source, "status": "", "start_date": "", "idled_date": "",
+                "retired_date": "", "owner_zh": "", "coking_capacity": float("nan"),
+                "coking": int(r.industry == "coking"), "products": "", "source_ids": new_id,
             })
             points.append((found.lon, found.lat))
             reason = (f"; placed as a new enterprise at the {found.precision} point of "
