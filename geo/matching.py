@@ -268,6 +268,19 @@ def match_records(
     return pd.DataFrame(rows, columns=MATCH_COLUMNS)
 
 
+def name_similarity(a: str | Sequence[str], b: str | Sequence[str],
+                    gazetteer: Gazetteer | None = None) -> float:
+    """How alike two enterprises' names are, 0–1, scored as a record's name against an
+    enterprise's (see Name score): the best of ``a``'s names against all of ``b``'s, without
+    the place and industry adjustments; 0 when either has no name."""
+    vocabulary = _vocabulary(gazetteer or _gazetteer())
+    texts_a = [a] if isinstance(a, str) else list(a)
+    texts_b = [b] if isinstance(b, str) else list(b)
+    others = [("name", vocabulary.name(t)) for t in texts_b if t.strip()]
+    return max((_name_score(vocabulary.name(t), others)[0] for t in texts_a if t.strip()),
+               default=0.0)
+
+
 class _Vocabulary:
     """Place names of the gazetteer, and name normalisation with them."""
 
