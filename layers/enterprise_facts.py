@@ -10,18 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import xarray as xr
 
+from .operating import complete_units, operating_in
 from .periods import format_quarter, parse_quarter, previous_quarter
 
 FACT_COLUMNS = [
-    "id", "quarter", "violations", "violations_12m", "latest_finding_date", "latest_finding",
-    "output_change_pct", "output_direction", "output_basis", "pm25_5km", "pm25_10km",
-    "cited_and_output_up",
+    "id", "quarter", "operating", "capacity_operating", "violations", "violations_12m",
+    "latest_finding_date", "latest_finding", "output_change_pct", "output_direction",
+    "output_basis", "pm25_5km", "pm25_10km", "cited_and_output_up",
 ]  # fmt: skip
+# Plant attributes of the tiles (see plant_tile_properties).
+PLANT_TILE_COLUMNS = ["opf", "opt", "ever", "caveat", "coking", "status"]
 RADII_KM = (5.0, 10.0)
 EARTH_RADIUS_KM = 6371.0088
 _PERIOD_RANK = {"month": 0, "months": 1, "quarter": 2, "year": 3}
@@ -178,11 +182,19 @@ def quarterly_facts(
     output: pd.DataFrame,
     grids: Sequence[xr.Dataset],
     timeline: Sequence[str],
+    units: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per enterprise × timeline quarter with every column of ``FACT_COLUMNS``."""
+    """One row per enterprise × timeline quarter it operated in, with every column of
+    ``FACT_COLUMNS``: ``operating`` and ``capacity_operating`` from its ``units``
+    (``layers.operating``; plants without units from their own status and dates, plants
+    without either in every quarter)."""
     ids = enterprises["id"].tolist()
-    frame = pd.MultiIndex.from_product([ids, list(timeline)], names=["id", "quarter"]).to_frame(
-        index=False)
+    running = operating_in(complete_units(enterprises, units), timeline).rename(
+        columns={"enterprise_id": "id"})
+    order = {enterprise_id: i for i, enterprise_id in enumerate(ids)}
+    frame = running[running["operating"]].sort_values(
+        ["id", "quarter"], key=lambda c: c.map(order) if c.name == "id" else c, kind="stable")
+    frame = frame.reset_index(drop=True)
     for part in (violation_facts(violations, ids, timeline), output_facts(output, ids, timeline),
                  pm25_facts(enterprises, grids)):
         frame = frame.merge(part, on=["id", "quarter"], how="left")
@@ -190,6 +202,8 @@ def quarterly_facts(
         frame[column] = frame[column].fillna(0).astype(int)
     for column in ("latest_finding_date", "latest_finding", "output_direction", "output_basis"):
         frame[column] = frame[column].fillna("").astype(str)
+    frame["operating"] = frame["operating"].astype(bool)
+    frame["capacity_operating"] = pd.to_numeric(frame["capacity_operating"], errors="coerce")
     frame["output_change_pct"] = pd.to_numeric(frame["output_change_pct"], errors="coerce")
     frame["cited_and_output_up"] = (frame["violations_12m"] > 0) & (
         frame["output_direction"] == "up")
@@ -198,7 +212,8 @@ def quarterly_facts(
 
 def tile_properties(facts: pd.DataFrame) -> pd.DataFrame:
     """Flat per-quarter tile attributes (``v_Q, v12_Q, out_Q, up_Q, flag_Q``) by enterprise id;
-    zero and unknown values are left out (NaN) to keep tiles small."""
+    zero and unknown values are left out (NaN) to keep tiles small (the plants' own: see
+    :func:`tile_layer`)."""
     direction = facts["output_direction"].map({"up": 1, "down": -1, "flat": 0})
     long = pd.DataFrame({
         "id": facts["id"], "quarter": facts["quarter"],
@@ -211,3 +226,52 @@ def tile_properties(facts: pd.DataFrame) -> pd.DataFrame:
     wide = long.pivot(index="id", columns="quarter")
     wide.columns = [f"{name}_{quarter}" for name, quarter in wide.columns]
     return wide.dropna(axis=1, how="all")
+
+
+def tile_layer(plants: gpd.GeoDataFrame, quarter_fields: pd.DataFrame) -> tuple[
+        gpd.GeoDataFrame, list[str]]:
+    """The plants with their :func:`plant_tile_properties` (which replace the plants' own
+    ``status`` and ``coking``) and the per-quarter ``quarter_fields`` (:func:`tile_properties`
+    of the facts, by id), and the names of the added tile fields."""
+    own = plant_tile_properties(plants)
+    quarterly = quarter_fields.drop(columns=[c for c in own.columns if c in quarter_fields])
+    added = own.join(quarterly, how="left")
+    kept = plants.drop(columns=[c for c in added.columns if c in plants.columns])
+    ids = kept["id"].astype(str)
+    tiled = kept.assign(**{c: ids.map(added[c]).to_numpy() for c in added.columns})
+    return gpd.GeoDataFrame(tiled, crs=plants.crs), list(added.columns)
+
+
+def quarter_number(label: object) -> float:
+    """``"2003Q1"`` → 20031 (``year * 10 + q``); NaN for an empty label."""
+    if not isinstance(label, str) or not label:
+        return float("nan")
+    year, q = parse_quarter(label)
+    return float(year * 10 + q)
+
+
+def plant_tile_properties(plants: pd.DataFrame) -> pd.DataFrame:
+    """Per plant (indexed by id): ``opf``/``opt`` first and last operating quarter as
+    ``year * 10 + q`` (NaN: unknown start / still operating), ``ever`` (1 operated or unknown,
+    0 never), ``caveat`` (``no_dates``, ``no_start``, ``no_end``; None when dates are known),
+    ``coking`` (1, else NaN) and ``status`` (None when unknown). Columns the plants lack
+    (``op_from``, ``op_to``, ``ever_operated``, ``dates_caveat``, ``coking``, ``status``) are
+    unknown: such plants are shown in every period."""
+    def column(name: str) -> pd.Series:
+        return (plants[name] if name in plants.columns
+                else pd.Series([None] * len(plants), index=plants.index, dtype=object))
+
+    def text(name: str) -> list[str | None]:
+        return [v.strip() or None if isinstance(v, str) else None for v in column(name)]
+
+    ever = column("ever_operated").map(lambda v: 1 if pd.isna(v) or bool(v) else 0)
+    coking = pd.to_numeric(column("coking"), errors="coerce")
+    out = pd.DataFrame({
+        "opf": column("op_from").map(quarter_number).astype("float64").to_numpy(),
+        "opt": column("op_to").map(quarter_number).astype("float64").to_numpy(),
+        "ever": ever.astype(int).to_numpy(),
+        "caveat": text("dates_caveat"),
+        "coking": np.where(coking.fillna(0).astype(float) > 0, 1.0, np.nan),
+        "status": [s.lower() if s else None for s in text("status")],
+    }, index=pd.Index(plants["id"].astype(str), name="id"))
+    return out[PLANT_TILE_COLUMNS]

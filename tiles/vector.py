@@ -58,24 +58,12 @@ def tippecanoe_binary() -> Path:
 
 
 def build_enterprise_tiles(
-    gdf: gpd.GeoDataFrame,
-    out_path: Path,
-    *,
-    extra_fields: Sequence[str] = (),
-    cluster_distance: int = 40,
+    gdf: gpd.GeoDataFrame, out_path: Path, *, extra_fields: Sequence[str] = ()
 ) -> Path:
-    """Layer ``enterprises``: points within ``cluster_distance`` px are clustered below zoom 12
-    (a cluster keeps one member's attributes plus ``clustered``, ``point_count`` and the sums of
-    the ``extra_fields`` counts ``records``, ``v12_*`` and ``flag_*``); every point is kept at
-    zoom 12. Capacities are not summed: their units differ between industries."""
-    sums = [f for f in extra_fields if f == "records" or f.startswith(("v12_", "flag_"))]
-    options = [
-        f"--cluster-distance={cluster_distance}",
-        f"--cluster-maxzoom={ENTERPRISE_MAXZOOM - 1}",
-        *(f"--accumulate-attribute={field}:sum" for field in sums),
-        "-N",
-        "Steel, coal-power and related plants",
-    ]
+    """Layer ``enterprises``: every plant at every zoom (never clustered nor dropped: ``-r1``
+    and no feature or tile-size limit, like the stations), so the page can filter them by
+    operating period (``opf``/``opt`` among the ``extra_fields``) exactly."""
+    options = ["-N", "Steel, coal-power, cement, coking, chemical and related plants"]
     return _point_tiles(gdf, out_path, "enterprises", [*ENTERPRISE_FIELDS, *extra_fields],
                         options)
 

@@ -15,6 +15,7 @@ from shapely.geometry import Point, Polygon, box
 
 import lantian.tiles.vector as vector
 from lantian.errors import BuildError
+from lantian.layers.enterprise_facts import tile_layer
 from lantian.tiles.pmtiles_io import validate_archive
 from lantian.tiles.raster import WEB_MERCATOR
 
@@ -74,12 +75,13 @@ def test_enterprise_tiles(enterprises: gpd.GeoDataFrame, tmp_path: Path) -> None
         assert props["geocode_precision"] == "point" and props["city"] == "唐山市"
         assert props.get("name_en") == (row.name_en if isinstance(row.name_en, str) else None)
 
-    # at low zoom points are clustered and clusters count their members
-    low = WEB_MERCATOR.tile(118, 39.6, 4)
-    features = layer(reader, 4, low.x, low.y, "enterprises")
-    assert len(features) < len(enterprises)
-    assert sum(f["properties"].get("point_count", 1) for f in features) == len(enterprises)
-    assert any(f["properties"].get("clustered") for f in features)
+    # every plant at every zoom, never clustered (the page filters them by period exactly)
+    for z in range(13):
+        tiles = {WEB_MERCATOR.tile(p.x, p.y, z) for p in enterprises.geometry}
+        features = [f for t in tiles for f in layer(reader, z, t.x, t.y, "enterprises")]
+        assert {f["properties"]["id"] for f in features} == set(enterprises["id"])
+        assert not any("point_count" in f["properties"] or "clustered" in f["properties"]
+                       for f in features)
 
 
 def test_enterprise_tiles_are_deterministic(
@@ -90,17 +92,25 @@ def test_enterprise_tiles_are_deterministic(
     assert a.read_bytes() == b.read_bytes()
 
 
-def test_enterprise_clusters_sum_facts_and_chunks_change_nothing(
+def test_enterprise_tiles_carry_periods_and_chunks_change_nothing(
     enterprises: gpd.GeoDataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rng = np.random.default_rng(11)
     n = len(enterprises)
-    facts = enterprises.assign(
-        records=rng.integers(0, 4, n),
-        v12_2019Q1=np.where(rng.random(n) < 0.3, rng.integers(1, 9, n), np.nan),
-        flag_2019Q1=np.where(rng.random(n) < 0.2, 1.0, np.nan),
+    plants = enterprises.assign(
+        op_from=["2003Q2" if i % 4 else "" for i in range(n)],
+        op_to=["2019Q4" if i % 5 == 0 else "" for i in range(n)],
+        ever_operated=[i % 7 != 3 for i in range(n)],
+        dates_caveat=["" if i % 4 else "no_start" for i in range(n)],
+        coking=[int(i % 6 == 0) for i in range(n)],
+        status=["retired" if i % 5 == 0 else "operating" for i in range(n)],
     )
-    fields = ["records", "v12_2019Q1", "flag_2019Q1"]
+    quarter_fields = pd.DataFrame(
+        {"v12_2019Q1": np.where(rng.random(n) < 0.3, rng.integers(1, 9, n), np.nan)},
+        index=pd.Index(plants["id"], name="id"))
+    facts, tile_fields = tile_layer(plants.assign(records=rng.integers(0, 4, n)), quarter_fields)
+    assert tile_fields == ["opf", "opt", "ever", "caveat", "coking", "status", "v12_2019Q1"]
+    fields = ["records", *tile_fields]
     whole = vector.build_enterprise_tiles(facts, tmp_path / "whole.pmtiles", extra_fields=fields)
     monkeypatch.setattr(vector, "CHUNK_FEATURES", 7)  # the layer written 7 features at a time
     chunked = vector.build_enterprise_tiles(facts, tmp_path / "chunked.pmtiles",
@@ -108,17 +118,18 @@ def test_enterprise_clusters_sum_facts_and_chunks_change_nothing(
     assert chunked.read_bytes() == whole.read_bytes()
 
     reader = Reader(MemorySource(whole.read_bytes()))
-    low = WEB_MERCATOR.tile(118, 39.6, 4)
-    features = layer(reader, 4, low.x, low.y, "enterprises")
-    assert any(f["properties"].get("clustered") for f in features)
-    for field in fields:  # clusters carry the sums of their members' counts
-        assert sum(f["properties"].get(field, 0) for f in features) == facts[field].sum()
+    [z0] = [layer(reader, 0, 0, 0, "enterprises")]
+    by_id = {f["properties"]["id"]: f["properties"] for f in z0}
+    assert len(by_id) == n  # every plant at zoom 0
+    first, fourth = by_id["gem:P0000"], by_id["gem:P0001"]
+    assert "opf" not in first and first["opt"] == 20194 and first["caveat"] == "no_start"
+    assert first["coking"] == 1 and first["status"] == "retired" and first["ever"] == 1
+    assert fourth["opf"] == 20032 and "opt" not in fourth and "caveat" not in fourth
+    assert "coking" not in fourth and fourth["status"] == "operating"
+    assert by_id["gem:P0003"]["ever"] == 0
     row = facts[facts["v12_2019Q1"].isna()].iloc[0]
-    tile = WEB_MERCATOR.tile(row.geometry.x, row.geometry.y, 12)
-    [found] = [f for f in layer(reader, 12, tile.x, tile.y, "enterprises")
-               if f["properties"]["id"] == row.id]
-    assert "v12_2019Q1" not in found["properties"]  # missing facts are left out
-    assert found["properties"]["records"] == row.records
+    assert "v12_2019Q1" not in by_id[row.id]  # missing facts are left out
+    assert by_id[row.id]["records"] == row.records
 
 
 def test_enterprise_tiles_need_popup_columns(enterprises: gpd.GeoDataFrame, tmp_path: Path) -> None:
