@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -16,6 +17,7 @@ MAX_ZOOM = 22
 QUARTER_PATTERN = r"^\d{4}Q[1-4]$"
 PERIOD_PATTERN = r"^\d{4}(Q[1-4]|-(0[1-9]|1[0-2]))?$"  # 2019-01, 2019Q1 or 2019
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+STATUS_PATTERN = r"^[A-Za-z][A-Za-z _-]*(,[A-Za-z][A-Za-z _-]*)*$"
 
 
 RELEASE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
@@ -159,6 +161,40 @@ class EnterpriseFilter:
         bool | None,
         Query(description="Output up in the quarter, or in any output record without quarter."),
     ] = None
+    status: Annotated[
+        str | None,
+        Query(max_length=200, pattern=STATUS_PATTERN,
+              description="Status as the source says (operating, retired, mothballed, "
+              "construction, …); several comma-separated."),
+    ] = None
+    min_capacity: Annotated[
+        float | None,
+        Query(ge=0, le=1e9, description="Capacity at least this, in the unit of the plants of "
+              "`industry` (required: units differ between industries)."),
+    ] = None
+    period: Annotated[
+        str | None,
+        # checked in __post_init__: the embeds declare ``period`` too, and one bad value
+        # should be named once
+        Query(max_length=16, description="Only plants operating in this month (its quarter), "
+              "quarter or year (any of its quarters): 2019-01, 2019Q1 or 2019."),
+    ] = None
+    coking: Annotated[
+        bool | None, Query(description="Plants with (true) or without (false) the coking marker.")
+    ] = None
+
+    def __post_init__(self) -> None:
+        if self.period is not None and not re.match(PERIOD_PATTERN, self.period):
+            raise InvalidParameterError(
+                "period: not a period (expected e.g. 2019-01, 2019Q1 or 2019)")
+        if self.min_capacity is not None and self.industry is None:
+            raise InvalidParameterError(
+                "min_capacity: needs industry (capacity units differ between industries)")
+
+    @property
+    def statuses(self) -> list[str]:
+        """The ``status`` values asked for, lowercase."""
+        return [s.strip().lower() for s in (self.status or "").split(",") if s.strip()]
 
 
 @dataclass

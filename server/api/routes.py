@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Depends, Path, Request
 
+from ...layers.periods import bounds, period_type, quarter_of
 from ...settings import Settings
 from ..deps import (
     NAME_PATTERN,
@@ -78,6 +79,15 @@ def timeline_position(release: Release, quarter: str) -> int:
         raise InvalidParameterError(f"quarter {quarter!r} is not in the timeline") from None
 
 
+def period_quarters(label: str) -> tuple[str, str]:
+    """First and last quarter of a period: a month's quarter, a quarter, a year's Q1 to Q4."""
+    kind = period_type(label)
+    if kind == "year":
+        return f"{label}Q1", f"{label}Q4"
+    quarter = label if kind == "quarter" else quarter_of(bounds(label)[0])
+    return quarter, quarter
+
+
 def enterprise_mask(release: Release, filters: EnterpriseFilter, max_area: float) -> np.ndarray:
     """Boolean mask over the enterprises matching every given filter."""
     data, records = release.enterprises, release.records
@@ -96,8 +106,17 @@ def enterprise_mask(release: Release, filters: EnterpriseFilter, max_area: float
         if not key:
             raise InvalidParameterError("q must contain more than spaces, apostrophes and hyphens")
         mask &= np.char.find(data.text, key) >= 0
+    if filters.statuses:
+        mask &= np.isin(data.status, filters.statuses)
+    if filters.min_capacity is not None:
+        mask &= data.capacity >= filters.min_capacity  # NaN (unknown) never passes
+    if filters.coking is not None:
+        mask &= data.coking == filters.coking
+    if filters.period is not None:
+        mask &= data.operating(*period_quarters(filters.period))
     if filters.quarter is not None:
         row = timeline_position(release, filters.quarter)
+        mask &= data.operating(filters.quarter, filters.quarter)
         cited, up = records.violations_12m[row] > 0, records.output_up[row]
     else:
         cited, up = records.counts > 0, records.any_output_up
@@ -217,9 +236,20 @@ def api_router(settings: Settings) -> APIRouter:
 
     @router.get("/api/enterprises/facets", tags=["enterprises"])
     def enterprise_facets(release: ReleaseDep) -> dict[str, Any]:
-        """The industries and provinces present, each with its number of enterprises."""
-        return {name: facet(getattr(release.enterprises, name))
-                for name in ("industry", "province")}
+        """The industries, provinces and statuses present, each with its number of
+        enterprises; the capacity unit of each industry (its plants' most frequent); the
+        number of plants with the coking marker."""
+        data = release.enterprises
+        facets: dict[str, Any] = {name: facet(getattr(data, name))
+                                  for name in ("industry", "province", "status")}
+        units = [str(f["properties"].get("capacity_unit") or "") for f in data.features]
+        facets["capacity_units"] = {
+            kind: found[0]["value"]
+            for kind in np.unique(data.industry[data.industry != ""]).tolist()
+            if (found := facet(np.array(units, dtype=str)[data.industry == kind]))
+        }
+        facets["coking"] = int(data.coking.sum())
+        return facets
 
     @router.get("/api/enterprises/{enterprise_id}", tags=["enterprises"])
     def enterprise(release: ReleaseDep, enterprise_id: EnterpriseId) -> dict[str, Any]:

@@ -57,7 +57,8 @@ CHUNK_BYTES = 1 << 20
 COPY_ROWS = 512  # rows of the release COG read at a time while clipping
 BAND_NAMES = ("pm25", "pm25_uncertainty")
 INT_FACTS = ("violations", "violations_12m")
-FLOAT_FACTS = ("output_change_pct", "pm25_5km", "pm25_10km")
+FLOAT_FACTS = ("output_change_pct", "pm25_5km", "pm25_10km", "capacity_operating")
+BOOLEAN_FIELDS = ("ever_operated", "coking")
 Bbox = tuple[float, float, float, float]
 
 
@@ -84,7 +85,8 @@ def selected_enterprises(
     index = np.flatnonzero(enterprise_mask(release, filters, settings.max_bbox_area_deg2))
     if len(index) > settings.max_extract_rows:
         raise InvalidParameterError(
-            f"the filters (bbox, industry, province, q, has_violations, output_up) match "
+            f"the filters (bbox, industry, province, q, has_violations, output_up, status, "
+            f"min_capacity, period, coking) match "
             f"{len(index)} enterprises; an extract holds at most {settings.max_extract_rows}"
         )
     return index
@@ -110,13 +112,13 @@ def enterprise_table(release: Release, index: Iterable[int], quarter: str | None
         columns += list(FACT_FIELDS)
     table = pd.DataFrame(rows, columns=columns)
     for name in columns:
-        if name in ("lon", "lat", "capacity", *FLOAT_FACTS):
+        if name in ("lon", "lat", "capacity", "coking_capacity", *FLOAT_FACTS):
             table[name] = pd.to_numeric(table[name], errors="coerce").astype("float64")
         elif name == "records":
             table[name] = table[name].astype("int64")
         elif name in INT_FACTS:
             table[name] = table[name].astype("Int64")
-        elif name == "cited_and_output_up":
+        elif name in ("cited_and_output_up", "operating", *BOOLEAN_FIELDS):
             table[name] = table[name].astype("boolean")
         else:
             table[name] = table[name].astype(object).where(table[name].notna(), None)
@@ -347,7 +349,8 @@ def _required(value: str | None, name: str) -> str:
 
 
 def _filters_doc(filters: EnterpriseFilter) -> dict[str, Any]:
-    names = ("industry", "province", "q", "has_violations", "output_up")
+    names = ("industry", "province", "q", "has_violations", "output_up", "status",
+             "min_capacity", "period", "coking")
     return {name: getattr(filters, name) for name in names}
 
 

@@ -23,6 +23,7 @@ VIOLATIONS_PATH = "records/violations.csv"
 OUTPUT_PATH = "records/output.csv"
 MATCH_REPORT_PATH = "records/match_report.csv"
 FACTS_PATHS = ("enterprises/enterprise_quarters.parquet", "enterprises/enterprise_quarters.csv")
+UNITS_PATHS = ("enterprises/units.parquet", "enterprises/units.csv")
 PM25_SOURCE = "cnemc"  # manifest source id of the PM2.5 grids
 RECORDS_SOURCE = "ipe"  # manifest source id of the cited violation and output records
 
@@ -35,21 +36,35 @@ OUTPUT_FIELDS = (
     "unit", "direction", "direction_basis", "note", "source",
 )  # fmt: skip
 FACT_FIELDS = (
-    "quarter", "violations", "violations_12m", "latest_finding_date", "latest_finding",
+    "quarter", "operating", "capacity_operating", "violations", "violations_12m",
+    "latest_finding_date", "latest_finding",
     "output_change_pct", "output_direction", "output_basis", "pm25_5km", "pm25_10km",
     "cited_and_output_up",
 )  # fmt: skip
 CARD_QUARTER_FIELDS = (
-    "quarter", "violations", "violations_12m", "output_change_pct", "output_direction",
-    "output_basis", "pm25_5km", "pm25_10km", "cited_and_output_up",
+    "quarter", "operating", "capacity_operating", "violations", "violations_12m",
+    "output_change_pct", "output_direction", "output_basis", "pm25_5km", "pm25_10km",
+    "cited_and_output_up",
 )  # fmt: skip
 MATCH_FIELDS = (
     "record_id", "record_kind", "name", "province", "city", "status", "enterprise_id", "score",
     "candidates", "reason",
 )  # fmt: skip
 IDENTITY_FIELDS = (
-    "name", "name_zh", "name_en", "industry", "capacity", "capacity_unit", "owner", "data_source",
+    "name", "name_zh", "name_en", "industry", "capacity", "capacity_unit", "owner", "owner_zh",
+    "data_source", "status", "coking", "coking_capacity", "products",
 )  # fmt: skip
+OPERATION_FIELDS = (
+    "status", "start_date", "idled_date", "retired_date", "op_from", "op_to", "ever_operated",
+    "dates_caveat",
+)  # fmt: skip
+# Manifest source of an id prefix other than the source's own id: ``gspt:`` ids are the Global
+# Steel Plant Tracker's (source ``gem``); ``gem:`` ids are the GEM tracker of the plant's
+# industry when the release lists it (else ``gem``, as in releases of the steel tracker only).
+SOURCE_OF_PREFIX: Mapping[str, str] = MappingProxyType({"gspt": "gem"})
+GEM_TRACKERS: Mapping[str, str] = MappingProxyType({
+    "steel": "gist", "cement": "gcct", "coal_power": "gcpt", "chemical": "gci", "coking": "gci",
+})  # fmt: skip
 LOCATION_FIELDS = (
     "province", "city", "county", "geocode_source", "geocode_precision", "coordinate_accuracy",
     "source_datum",
@@ -88,6 +103,11 @@ def _text(value: Any) -> str | None:
     return None if _blank(value) else str(value)
 
 
+def _optional_boolean(value: Any) -> bool | None:
+    """A boolean; None when missing (facts from before ``operating``: unknown)."""
+    return None if _blank(value) else _boolean(value)
+
+
 def _candidates(value: Any) -> tuple[Row, ...]:
     parsed = [] if _blank(value) else json.loads(str(value))
     if not isinstance(parsed, list) or not all(isinstance(c, dict) for c in parsed):
@@ -99,6 +119,7 @@ CONVERTERS: Mapping[str, Callable[[Any], Any]] = {
     "match_score": _number, "score": _number, "change_pct": _number, "value": _number,
     "output_change_pct": _number, "pm25_5km": _number, "pm25_10km": _number,
     "violations": _integer, "violations_12m": _integer, "cited_and_output_up": _boolean,
+    "operating": _optional_boolean, "capacity_operating": _number,
     "candidates": _candidates,
 }  # fmt: skip
 
@@ -127,6 +148,7 @@ class Records:
     output: Mapping[str, tuple[Row, ...]]  # enterprise id → newest first
     regional_output: Mapping[str, tuple[Row, ...]]  # province_key → newest first
     facts: Mapping[str, Mapping[str, Row]]  # enterprise id → quarter → facts
+    units: Mapping[str, int] | None  # enterprise id → units; None: the release has no units
     match_report: tuple[Row, ...]
     counts: npt.NDArray[np.int64]  # violation records per enterprise
     any_output_up: npt.NDArray[np.bool_]  # any output record of the enterprise going up
@@ -180,6 +202,37 @@ def _table(root: Path, files: Iterable[str], candidates: Sequence[str]) -> list[
     return []
 
 
+def _unit_counts(root: Path, files: Sequence[str]) -> Mapping[str, int] | None:
+    """Units per enterprise from ``enterprises/units.*``; None when the release has none."""
+    if not set(UNITS_PATHS) & set(files):
+        return None
+    counts: dict[str, int] = {}
+    for row in _table(root, files, UNITS_PATHS):
+        key = str(row["enterprise_id"]).strip()
+        counts[key] = counts.get(key, 0) + 1
+    return MappingProxyType(counts)
+
+
+def source_ids(props: Mapping[str, Any], enterprise_id: str, sources: Sequence[Row]) -> list[
+        dict[str, Any]]:
+    """Every source id of a plant (``source_ids``, ``;``-joined; else its own id) with the
+    attribution and URL of the manifest source it comes from (:data:`SOURCE_OF_PREFIX`,
+    :data:`GEM_TRACKERS`)."""
+    ids = [i.strip() for i in str(props.get("source_ids") or "").split(";") if i.strip()]
+    by_id = {str(s.get("id")): s for s in sources}
+    tracker = GEM_TRACKERS.get(str(props.get("industry") or ""), "gem")
+    out = []
+    for one in ids or [enterprise_id]:
+        prefix = one.partition(":")[0]
+        source = SOURCE_OF_PREFIX.get(prefix, prefix)
+        if source == "gem" and prefix == "gem" and tracker in by_id:
+            source = tracker
+        found = by_id.get(source, {})
+        out.append({"id": one, "source": source, "attribution": found.get("attribution"),
+                    "url": found.get("url")})
+    return out
+
+
 def load_records(
     root: Path, files: Iterable[str], ids: Sequence[str], timeline: Sequence[str]
 ) -> Records:
@@ -190,6 +243,7 @@ def load_records(
     try:
         report = tuple(_row(r, MATCH_FIELDS) for r in _table(root, files, (MATCH_REPORT_PATH,)))
         facts = _facts(_table(root, files, FACTS_PATHS))
+        units = _unit_counts(root, files)
         by_violation = _grouped(violations, str.strip, "enterprise_id", "date", VIOLATION_FIELDS)
         plants = [r for r in output if (r.get("level") or "enterprise") == "enterprise"]
         by_output = _grouped(plants, str.strip, "enterprise_id", "period_start", OUTPUT_FIELDS)
@@ -207,6 +261,7 @@ def load_records(
         output=by_output,
         regional_output=regional,
         facts=facts,
+        units=units,
         match_report=report,
         counts=np.array([len(by_violation.get(i, ())) for i in ids], dtype=np.int64),
         any_output_up=np.array(
@@ -247,17 +302,25 @@ def facility_card(
             row = {f: facts[quarter][f] for f in CARD_QUARTER_FIELDS}
             has_pm25 = row["pm25_5km"] is not None or row["pm25_10km"] is not None
             quarters.append(row | {"pm25_source": pm25_source if has_pm25 else None})
-    wanted = {enterprise_id.partition(":")[0]}
+    ids = source_ids(props, enterprise_id, sources)
+    wanted = {i["source"] for i in ids}
     if violations or output or regional:
         wanted.add(RECORDS_SOURCE)
     if any(q["pm25_source"] for q in quarters):
         wanted.add(PM25_SOURCE)
     return {
         "id": enterprise_id,
-        "identity": {f: props.get(f) for f in IDENTITY_FIELDS},
+        "identity": {f: props.get(f) for f in IDENTITY_FIELDS}
+        | {f: _text(props.get(f)) for f in ("status", "owner_zh", "products")},
         "location": {"lon": lon, "lat": lat}
         | {f: props.get(f) for f in LOCATION_FIELDS}
         | {"approximate": approximate},
+        "operation": {f: None if _blank(props.get(f)) else props.get(f)
+                      for f in OPERATION_FIELDS} | {
+            "units": None if records.units is None else records.units.get(enterprise_id, 0),
+            "capacity_unit": props.get("capacity_unit"),
+        },
+        "source_ids": ids,
         "violations": violations,
         "output": output,
         "regional_output": regional,

@@ -28,9 +28,13 @@ RELEASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 ALL = "all"
 ENTERPRISE_FIELDS = (
     "id", "name", "name_zh", "name_en", "industry", "capacity", "capacity_unit", "owner",
-    "province", "province_en", "city", "city_en", "county", "geocode_source",
-    "geocode_precision", "coordinate_accuracy", "source_datum", "data_source",
+    "owner_zh", "province", "province_en", "city", "city_en", "county", "geocode_source",
+    "geocode_precision", "coordinate_accuracy", "source_datum", "data_source", "source_ids",
+    "status", "start_date", "idled_date", "retired_date", "op_from", "op_to", "ever_operated",
+    "dates_caveat", "coking", "coking_capacity", "products",
 )  # fmt: skip
+# Columns a release from before operating periods lacks: None (unknown), so every plant shows.
+FLAG_FIELDS = ("ever_operated", "coking")
 SEARCH_NAMES = ("name", "name_zh", "name_en")
 # Ignored when searching: case, whitespace, apostrophes and hyphens (Xinwu'an = xinwuan).
 SEARCH_IGNORED = re.compile(r"[\s'’‘ʼ`\-‐‑–—]+")
@@ -87,12 +91,26 @@ class Enterprises:
     province: npt.NDArray[np.str_]
     text: npt.NDArray[np.str_]  # search keys of the names and pinyin, one line each
     by_id: Mapping[str, int]
+    status: npt.NDArray[np.str_]  # "" = unknown
+    capacity: npt.NDArray[np.float64]  # NaN = unknown
+    coking: npt.NDArray[np.bool_]  # the coking marker (else industry coking)
+    op_from: npt.NDArray[np.str_]  # first operating quarter, "" = unknown start
+    op_to: npt.NDArray[np.str_]  # last operating quarter, "" = still operating
+    ever: npt.NDArray[np.bool_]  # operated at some time (or unknown)
 
     @classmethod
     def empty(cls) -> Enterprises:
         none = np.array([], dtype=str)
         zero = np.array([], dtype=np.float64)
-        return cls((), zero, zero, none, none, none, MappingProxyType({}))
+        no = np.array([], dtype=bool)
+        return cls((), zero, zero, none, none, none, MappingProxyType({}), none, zero, no, none,
+                   none, no)
+
+    def operating(self, first: str, last: str) -> npt.NDArray[np.bool_]:
+        """Plants operating in some quarter from ``first`` to ``last`` (labels ``2019Q1``);
+        an unknown start or end is open."""
+        return self.ever & ((self.op_from == "") | (self.op_from <= last)) & (
+            (self.op_to == "") | (self.op_to >= first))
 
 
 @dataclass(frozen=True)
@@ -195,6 +213,8 @@ def load_enterprises(path: Path) -> Enterprises:
         geom = row.geometry
         props = {name: _clean(getattr(row, name, None)) for name in ENTERPRISE_FIELDS}
         props["id"] = str(props["id"])
+        for name in FLAG_FIELDS:
+            props[name] = _flag(props[name])
         pinyin = _clean(getattr(row, "name_pinyin", None))
         if pinyin is None and props["name_zh"]:
             pinyin = pinyin_key(str(props["name_zh"]))
@@ -214,15 +234,40 @@ def load_enterprises(path: Path) -> Enterprises:
     def column(name: str) -> npt.NDArray[np.str_]:
         return np.array([str(f["properties"][name] or "") for f in features], dtype=str)
 
+    def number(name: str) -> npt.NDArray[np.float64]:
+        values = [f["properties"][name] for f in features]
+        return np.array([v if isinstance(v, int | float) else np.nan for v in values],
+                        dtype=np.float64)
+
+    industry = column("industry")
+    coking = [f["properties"]["coking"] for f in features]
+    ever = np.array([f["properties"]["ever_operated"] is not False for f in features], dtype=bool)
     return Enterprises(
         features=tuple(features),
         lon=np.array([f["geometry"]["coordinates"][0] for f in features], dtype=np.float64),
         lat=np.array([f["geometry"]["coordinates"][1] for f in features], dtype=np.float64),
-        industry=column("industry"),
+        industry=industry,
         province=column("province"),
         text=np.array(texts, dtype=str),
         by_id=MappingProxyType({f["id"]: i for i, f in enumerate(features)}),
+        status=np.char.lower(column("status")),
+        capacity=number("capacity"),
+        coking=np.array([kind == "coking" if flag is None else flag
+                         for kind, flag in zip(industry, coking, strict=True)], dtype=bool),
+        op_from=column("op_from"),
+        op_to=column("op_to"),
+        ever=ever,
     )
+
+
+def _flag(value: Any) -> bool | None:
+    """A 0/1 or boolean column as a bool; None when missing (a release from before it)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip().lower()
+        return None if not text else text in ("1", "true", "yes")
+    return bool(value)
 
 
 def _freeze_layer(raw: Mapping[str, Any]) -> LayerInfo:

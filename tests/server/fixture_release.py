@@ -650,11 +650,11 @@ def build_release(data_dir: Path, map_layers: bool = False) -> FixtureRelease:
                 {"name": f"{cmap} {quarter}", "format": "png"},
             )
     facts = quarter_facts()
-    fields = vector_fields() | {"point_count": "Number"}
+    fields = vector_fields()
     cited_fields = vector_fields()
     write_pmtiles(
         root / "tiles" / "enterprises.pmtiles",
-        enterprise_tiles(facts),
+        enterprise_tiles(facts, cluster=False),  # every plant at every zoom, as built
         _header(TileType.MVT, Compression.GZIP, ENTERPRISE_ZOOMS),
         {"name": "enterprises", "vector_layers": [{"id": "enterprises", "fields": fields}]},
     )
@@ -804,6 +804,70 @@ def with_enterprise_name(release: Any, index: int, name: str) -> Any:
     feature["properties"] = MappingProxyType({**feature["properties"], **names})
     features[index] = MappingProxyType(feature)
     return replace(release, enterprises=replace(release.enterprises, features=tuple(features)))
+
+
+# Operating periods, statuses, sources and units of a release built since issue 15 (the plain
+# fixture is a release from before: those columns are absent, i.e. unknown).
+PERIODS: dict[str, dict[str, Any]] = {
+    SHOUGANG: dict(status="operating", start_date="2009-05", idled_date="", retired_date="",
+                   op_from="2009Q2", op_to="", ever_operated=True, dates_caveat="", coking=1,
+                   coking_capacity=4000.0, owner_zh="首钢集团", products="BF; BOF",
+                   source_ids=f"{SHOUGANG};gspt:P100000120001"),
+    HBIS: dict(status="retired", start_date="1943", idled_date="", retired_date="2019-02",
+               op_from="1943Q1", op_to="2019Q1", ever_operated=True, dates_caveat="", coking=0,
+               coking_capacity=math.nan, source_ids=HBIS),
+    "wri:1000453": dict(status="operating", start_date="", op_from="", op_to="",
+                        ever_operated=True, dates_caveat="no_start", coking=0,
+                        source_ids="gem:G1;wri:1000453"),
+    "wri:1000454": dict(status="construction", start_date="2026", op_from="", op_to="",
+                        ever_operated=False, dates_caveat="", coking=0),
+    TAIYUAN: dict(status="", op_from="", op_to="", ever_operated=True, dates_caveat="no_dates",
+                  coking=1),
+    "gem:P100000120003": dict(status="operating", start_date="2019-05", op_from="2019Q2",
+                              op_to="", ever_operated=True, dates_caveat="", coking=0),
+}  # fmt: skip
+UNITS = [  # enterprise_id, unit_id, capacity, capacity_unit, status, start, idled, retired
+    ("wri:1000453", "gem:G1-1", 600.0, "MW", "operating", "", "", ""),
+    ("wri:1000453", "gem:G1-2", 300.0, "MW", "operating", "", "", ""),
+    (SHOUGANG, f"{SHOUGANG}#operating", 9700.0, "ttpa", "operating", "2009-05", "", ""),
+]  # fmt: skip
+
+
+def with_operating_periods(root: Path) -> None:
+    """Give the release at ``root`` the plant columns of issue 15 (:data:`PERIODS`), a units
+    table (:data:`UNITS`) and facts only for the quarters each plant operated (with
+    ``operating`` and ``capacity_operating``); the manifest lists the new files."""
+    from lantian.layers.operating import UNIT_COLUMNS
+
+    path = root / "enterprises" / "enterprises.parquet"
+    frame = gpd.read_parquet(path)
+    for column in sorted({c for values in PERIODS.values() for c in values}):
+        frame[column] = [PERIODS[i].get(column) for i in frame["id"]]
+    frame.to_parquet(path)
+    pd.DataFrame(UNITS, columns=UNIT_COLUMNS).to_csv(root / "enterprises" / "units.csv",
+                                                    index=False)
+    facts = pd.DataFrame(quarter_facts())
+    running = facts.apply(lambda r: _operating(PERIODS[r["id"]], r["quarter"]), axis=1)
+    capacity = facts["id"].map({p["id"]: p["capacity"] for p in PLANTS})
+    facts = facts.assign(operating=True, capacity_operating=capacity)[running.to_numpy()]
+    facts.to_csv(root / "enterprises" / "enterprise_quarters.csv", index=False)
+    facts.to_parquet(root / "enterprises" / "enterprise_quarters.parquet", index=False)
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    listed = {f["path"] for f in manifest["files"]}
+    manifest["files"] += [{"path": "enterprises/units.csv", "media_type": "text/csv",
+                           "title": "units", "bytes": 0, "sha256": ""}] * (
+        "enterprises/units.csv" not in listed)
+    for entry in manifest["files"]:
+        entry["bytes"] = (root / entry["path"]).stat().st_size
+        entry["sha256"] = _sha256(root / entry["path"])
+    (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2),
+                                        encoding="utf-8")
+
+
+def _operating(plant: dict[str, Any], quarter: str) -> bool:
+    start, end = plant.get("op_from") or "", plant.get("op_to") or ""
+    return bool(plant.get("ever_operated", True)) and (not start or start <= quarter) and (
+        not end or quarter <= end)
 
 
 def copy_release(root: Path, new_id: str, title: str | None = None) -> Path:

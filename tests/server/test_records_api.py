@@ -21,15 +21,15 @@ SHOUGANG, HBIS, TAIYUAN = "gem:P100000120001", "gem:P100000120002", "csv:1"
 BEIJING, TIANJIN, RIZHAO = "wri:1000453", "wri:1000454", "gem:P100000120003"
 ALL_IDS = {SHOUGANG, HBIS, TAIYUAN, BEIJING, TIANJIN, RIZHAO}
 XSS = '<img src=x onerror="window.__xss=1">'
-CARD_KEYS = {"id", "identity", "location", "violations", "output", "regional_output",
-             "quarters", "sources", "permalink"}  # fmt: skip
+CARD_KEYS = {"id", "identity", "location", "operation", "source_ids", "violations", "output",
+             "regional_output", "quarters", "sources", "permalink"}  # fmt: skip
 VIOLATION_KEYS = {"record_id", "kind", "date", "date_precision", "quarter", "authority",
                   "finding", "category", "penalty", "source_url", "source", "match_status",
                   "match_score"}  # fmt: skip
 OUTPUT_KEYS = {"record_id", "product", "period", "period_type", "compared_with", "change_pct",
                "value", "unit", "direction", "direction_basis", "note", "source"}  # fmt: skip
-QUARTER_KEYS = {"quarter", "violations", "violations_12m", "output_change_pct",
-                "output_direction", "output_basis", "pm25_5km", "pm25_10km",
+QUARTER_KEYS = {"quarter", "operating", "capacity_operating", "violations", "violations_12m",
+                "output_change_pct", "output_direction", "output_basis", "pm25_5km", "pm25_10km",
                 "cited_and_output_up", "pm25_source"}  # fmt: skip
 
 
@@ -138,7 +138,8 @@ def test_card_shape_and_order(client: TestClient) -> None:
     assert set(doc) == CARD_KEYS and doc["id"] == SHOUGANG
     assert doc["permalink"] == f"/#plant={SHOUGANG}"
     assert set(doc["identity"]) == {"name", "name_zh", "name_en", "industry", "capacity",
-                                    "capacity_unit", "owner", "data_source"}  # fmt: skip
+                                    "capacity_unit", "owner", "owner_zh", "data_source", "status",
+                                    "coking", "coking_capacity", "products"}  # fmt: skip
     assert doc["identity"]["capacity"] == 9700.0 and doc["identity"]["name_zh"] == "首钢京唐钢铁"
     location = doc["location"]
     assert (location["lon"], location["lat"]) == (118.45, 39.0)
