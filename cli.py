@@ -48,6 +48,12 @@ def build(
     ] = None,
     gem_steel: Annotated[list[Path] | None, typer.Option(help="GEM steel plant tables.")] = None,
     wri_power: Annotated[list[Path] | None, typer.Option(help="WRI power plant tables.")] = None,
+    plants: Annotated[
+        list[Path] | None, typer.Option(
+            help="Global Energy Monitor tracker tables (cement GCCT, iron and steel GIST with "
+                 "its *_capacity_by_status.csv beside it, coal units GCPT, chemicals GCI); the "
+                 "layout is read from the header. Sites in several tables become one plant.")
+    ] = None,
     enterprises: Annotated[
         list[Path] | None, typer.Option(help="Generic enterprise tables to geocode.")
     ] = None,
@@ -108,7 +114,9 @@ def build(
     from lantian.progress import RichProgress
 
     if demo:
-        inputs = replace(demo_inputs(), match_overrides=match_overrides, boundaries=boundaries)
+        demo_set = demo_inputs()
+        inputs = replace(demo_set, boundaries=boundaries,
+                         match_overrides=match_overrides or demo_set.match_overrides)
     else:
         if not (stations and (observations or satellite)):
             raise typer.BadParameter("give --demo, or --stations with --observations/--satellite")
@@ -120,6 +128,7 @@ def build(
             satellite=tuple(satellite or ()),
             gem_steel=tuple(gem_steel or ()),
             wri_power=tuple(wri_power or ()),
+            trackers=tuple(plants or ()),
             enterprise_tables=tuple(enterprises or ()),
             violations=tuple(violations or ()),
             output=tuple(output_records or ()),
@@ -142,7 +151,7 @@ def build(
         with RichProgress(console) as progress:
             result = build_release(inputs, options, data_dir, progress)
     except (LantianError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)  # one line, for grep
         raise typer.Exit(1) from exc
     console.print(_stage_table(result.release_id, result.stages))
     state = "unchanged, kept" if result.skipped else "built"
@@ -197,7 +206,7 @@ def serve(
     try:
         run(settings, workers=workers, access_log=access_log)
     except ReleaseUnavailableError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)  # one line, for grep
         console.print(f"Build a release first, e.g. lantian build --demo --data-dir {data_dir}")
         raise typer.Exit(1) from exc
 
@@ -288,7 +297,7 @@ def embed(
         )  # fmt: skip
         built.save(output)
     except LantianError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)  # one line, for grep
         raise typer.Exit(1) from exc
     size = output.stat().st_size
     console.print(f"{built.title}: {built.markers} plants, {size / 1024:.0f} KiB → {output}")
@@ -346,7 +355,7 @@ def daily_grids(
                       options=Options(method="kriging" if method is Method.kriging else "idw"),
                       chunks=size, min_days=min_days)
     except (LantianError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)  # one line, for grep
         raise typer.Exit(1) from exc
     console.print(f"{len(daily)} days on {grid.height} × {grid.width} cells → {out}")
 

@@ -8,6 +8,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from lantian.geo.trackers import TRACKER_SOURCES, layout_of
 from lantian.layers.periods import period_type
 from lantian.layers.writers import ADJECTIVES
 from lantian.pipeline.enterprises import EnterpriseData
@@ -97,18 +98,27 @@ def collections(
             },
         ),
         CollectionSpec(
-            id="enterprises", title="Enterprises", sources=("gem", "wri", "gazetteer", "ipe",
-                                                            "records"),
-            description="Steel, coal power and other plants with location, industry and "
-                        "capacity, and their facts per quarter (violations, output change, "
-                        "PM2.5 within 5 and 10 km).",
+            id="enterprises", title="Enterprises",
+            sources=("gist", "gem", "gcpt", "wri", "gcct", "gci", "gazetteer", "ipe", "records"),
+            description="Steel, coking, cement, coal power and chemical plants, one per site "
+                        "across the trackers, with location, industry, capacity, status and "
+                        "operating dates, their units, and their facts per quarter of "
+                        "operation (violations, output change, operating capacity, PM2.5 "
+                        "within 5 and 10 km).",
             items=(ItemSpec(
                 id="enterprises", title="Enterprises", bbox=bounds["enterprises"], quarters=span,
                 assets={
                     **_assets("enterprises/enterprises", "Enterprises"),
                     **_assets("tiles/enterprises", "Enterprises, vector map tiles",
                               ("pmtiles",), ("visual",)),
-                    **_assets("enterprises/geocode_report", "How each enterprise was located",
+                    **_assets("enterprises/geocode_report", "How each enterprise was located: "
+                              "rows not placed, sites merged across trackers and near misses "
+                              "with their scores, addresses geocoded against the given "
+                              "coordinates", ("csv",), ("metadata",)),
+                    **_assets("enterprises/units", "Units of each plant (coal units, steel "
+                              "capacity by status) with their status and dates", ("csv",)),
+                    **_assets("enterprises/address_check", "Address geocoding against the "
+                              "trackers' coordinates: distances and the datum check",
                               ("csv",), ("metadata",)),
                     **_assets("enterprises/enterprise_quarters", "Enterprise facts per quarter"),
                 },
@@ -172,6 +182,7 @@ def release_sources(inputs: BuildInputs) -> list[Source]:
     keys = ["cnemc", "stations", "boundaries", "gazetteer"]
     keys += ["gem"] if inputs.gem_steel else []
     keys += ["wri"] if inputs.wri_power else []
+    keys += sorted({TRACKER_SOURCES[layout_of(p)] for p in inputs.trackers} - set(keys))
     if inputs.violations or inputs.output or inputs.cems:
         keys += ["ipe"] if inputs.records_source == IPE_DEMO_SOURCE else ["records"]
     return [SOURCES[k] for k in keys]

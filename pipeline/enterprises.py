@@ -3,6 +3,7 @@ facts per period and their vector tiles."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -12,14 +13,18 @@ import xarray as xr
 from geopy.geocoders import get_geocoder_for_service
 
 from lantian.errors import BuildError
+from lantian.geo.address_check import (
+    address_summary,
+    compare_addresses,
+    datum_check,
+    named_counties,
+)
 from lantian.geo.boundaries import Boundaries
 from lantian.geo.cems import detect_exceedances, exceedance_records, load_cems, load_limits
 from lantian.geo.datum import Datum
 from lantian.geo.enterprises import (
-    combine,
+    REPORT_COLUMNS,
     load_enterprise_table,
-    load_gem_steel,
-    load_wri_power,
     with_admin_units,
     with_search_keys,
 )
@@ -28,7 +33,15 @@ from lantian.geo.matching import load_overrides, match_records
 from lantian.geo.online import OnlineGeocoder
 from lantian.geo.placement import place_unmatched
 from lantian.geo.records import OUTPUT_COLUMNS, VIOLATION_COLUMNS, load_output, load_violations
-from lantian.layers.enterprise_facts import build_timeline, quarterly_facts, tile_properties
+from lantian.geo.sites import merge_sites
+from lantian.geo.trackers import PlantTable, plant_table, tracker_tables
+from lantian.layers.enterprise_facts import (
+    build_timeline,
+    quarterly_facts,
+    tile_layer,
+    tile_properties,
+)
+from lantian.layers.operating import UNIT_COLUMNS, with_periods
 from lantian.layers.periods import quarter_of
 from lantian.layers.writers import located, write_enterprises, write_geo
 from lantian.pipeline.cache import Entry
@@ -36,9 +49,10 @@ from lantian.pipeline.inputs import BuildInputs, BuildOptions
 from lantian.pipeline.stages import Runner, stage_key
 from lantian.tiles.vector import build_cited_tiles, build_enterprise_tiles
 
-ENTERPRISE_CODE = ("geo", "i18n/en.json", "i18n/zh.json", "pipeline/enterprises.py")
-FACT_CODE = ("layers/enterprise_facts.py", "layers/writers.py", "layers/periods.py",
-             "pipeline/enterprises.py")
+ENTERPRISE_CODE = ("geo", "i18n/en.json", "i18n/zh.json", "layers/operating.py",
+                   "pipeline/enterprises.py")
+FACT_CODE = ("layers/enterprise_facts.py", "layers/operating.py", "layers/writers.py",
+             "layers/periods.py", "pipeline/enterprises.py")
 TILE_CODE = ("tiles/vector.py", "pipeline/enterprises.py")
 
 
@@ -47,12 +61,14 @@ def enterprise_data(
     digests: dict[Path, str], geocode_cache: Path,
 ) -> tuple[EnterpriseData, str]:
     """Plant tables geocoded, records loaded and matched (one stage), and the stage's key."""
-    files = [*inputs.gem_steel, *inputs.wri_power, *inputs.enterprise_tables, *inputs.violations,
+    files = [*inputs.gem_steel, *inputs.wri_power, *inputs.trackers, *inputs.enterprise_tables,
+             *inputs.violations,
              *inputs.output, *inputs.cems,
              *(p for p in (inputs.emission_limits, inputs.match_overrides) if p is not None)]
     key = stage_key(
         "enterprises", ENTERPRISE_CODE, boundaries.key, inputs.records_source,
         {"steel": [p.name for p in inputs.gem_steel], "wri": [p.name for p in inputs.wri_power],
+         "trackers": [p.name for p in inputs.trackers],
          "tables": [p.name for p in inputs.enterprise_tables],
          "violations": [p.name for p in inputs.violations],
          "output": [p.name for p in inputs.output], "cems": [p.name for p in inputs.cems],
@@ -65,7 +81,7 @@ def enterprise_data(
     def write(folder: Path) -> EnterpriseData:
         online = _online_geocoder(options, geocode_cache)
         try:
-            plants = _enterprises(inputs, online, boundaries.provinces, boundaries.cities)
+            plants = _enterprises(inputs, online, boundaries)
         finally:
             if online is not None:
                 online.close()
@@ -101,7 +117,8 @@ def facts(
     key = stage_key("facts", FACT_CODE, plants_key, grid_keys, timeline)
 
     def write(folder: Path) -> pd.DataFrame:
-        table = quarterly_facts(plants.layer, plants.violations, plants.output, grids, timeline)
+        table = quarterly_facts(plants.layer, plants.violations, plants.output, grids, timeline,
+                                plants.units)
         table.to_parquet(folder / "facts.parquet")
         out = folder / "release" / "enterprises"
         out.mkdir(parents=True)
@@ -119,12 +136,11 @@ def enterprise_tiles(
     runner: Runner, plants: EnterpriseData, enterprises: gpd.GeoDataFrame, table: pd.DataFrame,
     facts_key: str,
 ) -> tuple[Entry, gpd.GeoDataFrame]:
-    """``tiles/enterprises.pmtiles`` (clustered below z12) and ``tiles/cited.pmtiles`` (the
-    plants with records, never clustered); returns the entry and the cited plants."""
-    quarter_fields = tile_properties(table)
-    tiled = gpd.GeoDataFrame(enterprises.merge(
-        quarter_fields, left_on="id", right_index=True, how="left"), crs="EPSG:4326")
-    fact_fields = ["records", "approx", *quarter_fields.columns]
+    """``tiles/enterprises.pmtiles`` (every plant at every zoom, with its operating period)
+    and ``tiles/cited.pmtiles`` (the plants with records); returns the entry and the cited
+    plants."""
+    tiled, tile_fields = tile_layer(enterprises, tile_properties(table))
+    fact_fields = ["records", "approx", *tile_fields]
     cited = tiled[tiled["id"].isin(_attached_ids(plants))]
     key = stage_key("enterprise_tiles", TILE_CODE, facts_key)
 
@@ -156,6 +172,8 @@ class EnterpriseData:
     violations: pd.DataFrame  # + enterprise_id, match_status, match_score
     output: pd.DataFrame  # + enterprise_id, match_status, match_score
     matches: pd.DataFrame  # the match report
+    units: pd.DataFrame  # what operates when: ``layers.operating.UNIT_COLUMNS``
+    address_check: pd.DataFrame  # one row: address-geocoding distances and the datum check
     exceedances: pd.DataFrame | None  # CEMS episodes, when CEMS data was given
     coverage: pd.DataFrame | None  # CEMS hours assessed per outlet and pollutant
 
@@ -181,21 +199,22 @@ ATTACHED = ("given_id", "pinned", "matched", "new_enterprise")
 
 
 def _enterprises(
-    inputs: BuildInputs,
-    online: OnlineGeocoder | None,
-    provinces: gpd.GeoDataFrame,
-    cities: gpd.GeoDataFrame,
+    inputs: BuildInputs, online: OnlineGeocoder | None, boundaries: Boundaries
 ) -> EnterpriseData:
-    """Plant tables geocoded, records loaded and matched, record-only plants placed."""
+    """Plant tables loaded, one plant per site, GIST's addresses checked against its
+    coordinates, operating periods from the units, records loaded and matched, record-only
+    plants placed."""
     gazetteer = Gazetteer()
-    parts = [
-        *(load_gem_steel(p) for p in inputs.gem_steel),
-        *(load_wri_power(p) for p in inputs.wri_power),
-        *(load_enterprise_table(p, gazetteer, online) for p in inputs.enterprise_tables),
-    ]
-    if not parts:
+    sources = _plant_sources(inputs, gazetteer, online)
+    if not sources:
         raise BuildError("no enterprise table given")
-    layer, report = combine(parts)
+    layer, units, sites = merge_sites(sources, gazetteer=gazetteer)
+    checked = compare_addresses(layer, gazetteer, boundaries.counties)
+    report = _report([*(t.report for t in sources.values()), sites, checked])
+    named = named_counties(layer, gazetteer, boundaries.counties)
+    address_check = {**address_summary(checked),
+                     "datum_addresses": datum_check(layer, checked, boundaries.counties),
+                     "datum_counties": datum_check(layer, named, boundaries.counties)}
     violations = _concat([load_violations(p, source=inputs.records_source)
                           for p in inputs.violations])
     exceedances = coverage = None
@@ -219,15 +238,56 @@ def _enterprises(
     new, matches = place_unmatched(records, matches, gazetteer, set(layer["id"]))
     if len(new):
         layer = gpd.GeoDataFrame(pd.concat([layer, new], ignore_index=True), crs="EPSG:4326")
+    layer = with_admin_units(layer, boundaries.provinces, boundaries.cities, gazetteer)
     return EnterpriseData(
-        layer=with_search_keys(with_admin_units(layer, provinces, cities, gazetteer)),
+        layer=with_search_keys(gpd.GeoDataFrame(with_periods(layer, units), crs="EPSG:4326")),
         report=report,
+        units=units[UNIT_COLUMNS].reset_index(drop=True),
+        address_check=pd.DataFrame([_flat(address_check)]),
         violations=_attach(violations, matches),
         output=_attach(output, matches),
         matches=matches,
         exceedances=exceedances,
         coverage=coverage,
     )
+
+
+# Merge precedence: the most detailed source of an industry first (GIST has addresses, dates
+# and status rows; GCPT has units with dates), then the older or coarser ones.
+PRECEDENCE = ("GIST steel plants", "GSPT steel plants", "GCPT coal units", "WRI power plants",
+              "GCCT cement plants", "GCI chemical plants")
+
+
+def _plant_sources(
+    inputs: BuildInputs, gazetteer: Gazetteer, online: OnlineGeocoder | None
+) -> dict[str, PlantTable]:
+    """Every plant table by file name, in merge precedence (generic tables last)."""
+    found = tracker_tables([*inputs.trackers, *inputs.gem_steel, *inputs.wri_power])
+    ordered = sorted(found, key=lambda item: PRECEDENCE.index(item[0]))
+    sources = {path.name: table for _, path, table in ordered}
+    for path in inputs.enterprise_tables:
+        sources[path.name] = plant_table(*load_enterprise_table(path, gazetteer, online))
+    return sources
+
+
+def _report(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """One geocode report (``REPORT_COLUMNS``) from the loaders', the merge's and the address
+    check's rows."""
+    present = [p.reindex(columns=REPORT_COLUMNS) for p in parts if len(p)]
+    if not present:
+        return pd.DataFrame(columns=REPORT_COLUMNS)
+    return pd.concat(present, ignore_index=True)
+
+
+def _flat(summary: Mapping[str, object], prefix: str = "") -> dict[str, object]:
+    """A nested summary as one flat row (``datum.verdict``…)."""
+    row: dict[str, object] = {}
+    for key, value in summary.items():
+        if isinstance(value, Mapping):
+            row |= _flat(value, f"{prefix}{key}.")
+        else:
+            row[f"{prefix}{key}"] = value
+    return row
 
 
 def _concat(frames: list[pd.DataFrame | None]) -> pd.DataFrame | None:
@@ -294,6 +354,8 @@ def _write_enterprise_files(
     write_enterprises(enterprises, tmp / "enterprises")
     points = enterprises.set_index("id").geometry
     plants.report.to_csv(tmp / "enterprises" / "geocode_report.csv", index=False)
+    plants.units.to_csv(tmp / "enterprises" / "units.csv", index=False)
+    plants.address_check.to_csv(tmp / "enterprises" / "address_check.csv", index=False)
     for name, records in (("violations", plants.violations), ("output", plants.output)):
         records.to_csv(tmp / "records" / f"{name}.csv", index=False)
         write_geo(located(records, points, "enterprise_id"), tmp / "records", name)

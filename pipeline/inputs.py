@@ -44,6 +44,45 @@ SOURCES: dict[str, Source] = {
         attribution="Global Energy Monitor, Global Steel Plant Tracker (CC BY 4.0)",
         attribution_zh="全球能源监测（Global Energy Monitor）全球钢铁厂追踪（CC BY 4.0）",
     ),
+    "gist": Source(
+        id="gist",
+        title="Global Energy Monitor, Global Iron and Steel Tracker, December 2025 (V1)",
+        url="https://globalenergymonitor.org/projects/global-iron-and-steel-tracker/",
+        licence="CC BY 4.0",
+        attribution="Global Energy Monitor, Global Iron and Steel Tracker, December 2025 "
+                    "(CC BY 4.0)",
+        attribution_zh="全球能源监测（Global Energy Monitor）全球钢铁追踪，2025 年 12 月"
+                       "（CC BY 4.0）",
+    ),
+    "gcct": Source(
+        id="gcct",
+        title="Global Energy Monitor, Global Cement and Concrete Tracker, July 2025 (V1)",
+        url="https://globalenergymonitor.org/projects/global-cement-and-concrete-tracker/",
+        licence="CC BY 4.0",
+        attribution="Global Energy Monitor, Global Cement and Concrete Tracker, July 2025 "
+                    "(CC BY 4.0)",
+        attribution_zh="全球能源监测（Global Energy Monitor）全球水泥与混凝土追踪，2025 年 7 月"
+                       "（CC BY 4.0）",
+    ),
+    "gcpt": Source(
+        id="gcpt",
+        title="Global Energy Monitor, Global Coal Plant Tracker, July 2023",
+        url="https://globalenergymonitor.org/projects/global-coal-plant-tracker/",
+        licence="CC BY 4.0",
+        attribution="Global Energy Monitor, Global Coal Plant Tracker, July 2023 (CC BY 4.0)",
+        attribution_zh="全球能源监测（Global Energy Monitor）全球煤电厂追踪，2023 年 7 月"
+                       "（CC BY 4.0）",
+    ),
+    "gci": Source(
+        id="gci",
+        title="Global Energy Monitor, Global Chemicals Inventory, November 2025 (V1)",
+        url="https://globalenergymonitor.org/projects/global-chemicals-inventory/",
+        licence="CC BY 4.0",
+        attribution="Global Energy Monitor, Global Chemicals Inventory, November 2025 "
+                    "(CC BY 4.0)",
+        attribution_zh="全球能源监测（Global Energy Monitor）全球化工清单，2025 年 11 月"
+                       "（CC BY 4.0）",
+    ),
     "wri": Source(
         id="wri",
         title="WRI Global Power Plant Database (China source file)",
@@ -101,6 +140,7 @@ class BuildInputs:
     satellite: tuple[Path, ...] = ()
     gem_steel: tuple[Path, ...] = ()
     wri_power: tuple[Path, ...] = ()
+    trackers: tuple[Path, ...] = ()  # GEM tracker tables, the layout read from the header
     enterprise_tables: tuple[Path, ...] = ()
     violations: tuple[Path, ...] = ()
     output: tuple[Path, ...] = ()
@@ -117,6 +157,7 @@ class BuildInputs:
             *self.satellite,
             *self.gem_steel,
             *self.wri_power,
+            *self.trackers,
             *self.enterprise_tables,
             *self.violations,
             *self.output,
@@ -176,8 +217,9 @@ class BuildResult:
 def demo_inputs(data: Path = DEMO_DIR) -> BuildInputs:
     """The bundled 2019 demo: real CNEMC, GEM and WRI data (demo/data/ATTRIBUTION.md)."""
     return BuildInputs(
-        title="North China 2019: PM2.5 by month, quarter and year, steel and coal power plants",
-        title_zh="华北 2019：逐月、季、年 PM2.5，钢铁厂与燃煤电厂",
+        title="North China 2019: PM2.5 by month, quarter and year, and the heavy industry: "
+              "steel, coking, cement, coal power and chemicals",
+        title_zh="华北 2019：逐月、季、年 PM2.5 与重工业——钢铁、焦化、水泥、燃煤电厂、化工",
         stations=(
             data / "stations" / "cnemc_stations_1605_versey-sherry_match1.csv",
             data / "stations" / "cnemc_StationList-2020.01.01.csv",
@@ -185,7 +227,15 @@ def demo_inputs(data: Path = DEMO_DIR) -> BuildInputs:
         observations=tuple(sorted((data / "pm25").glob("china_sites_pm25_2019*.csv.gz"))),
         gem_steel=(data / "plants" / "gem_gspt_china_operating_slim.csv",),
         wri_power=(data / "plants" / "wri_gppd_raw_source_China.csv",),
+        trackers=tuple(data / "plants" / name for name in (
+            "gem_gist_2025-12_china_steel_plants.csv",
+            "gem_gist_2025-12_china_steel_capacity_by_status.csv",
+            "gem_gcct_2025-07_china_cement_plants.csv",
+            "gem_gcpt_2023-07_china_coal_units.csv",
+            "gem_gci_2025-11_china_chemical_plants.csv",
+        )),
         violations=(data / "records" / "violations_ipe_report_2019.csv",),
+        match_overrides=data / "records" / "match_overrides_ipe_2019.csv",
         output=(data / "records" / "output_changes_ipe_report_2019.csv",),
         records_source=IPE_DEMO_SOURCE,
     )

@@ -102,7 +102,9 @@ def test_server_answers_from_the_demo_release(demo_release: Path) -> None:
                                                       "quarter": "2019Q1"}).json()
         assert 40 < point["pm25"] < 90 and point["uncertainty"] >= 0
         found = client.get("/api/enterprises", params={"q": "荣信"}).json()
-        assert [f["id"] for f in found["features"]] == ["gem:P100000120145"]
+        # the steel plant, and a coal-to-methanol works of another 荣信 in Inner Mongolia
+        assert {f["id"]: f["properties"]["industry"] for f in found["features"]} == {
+            "gem:P100000120145": "steel", "gem:P100000140245": "chemical"}
 
 
 def test_satellite_grids_replace_interpolation(

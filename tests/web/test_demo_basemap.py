@@ -151,8 +151,10 @@ def test_screenshots_of_the_three_views(
 
 
 @pytest.mark.parametrize(("lang", "title", "credit"), [
-    ("zh", "华北 2019：逐月、季、年 PM2.5，钢铁厂与燃煤电厂", "中国环境监测总站"),
-    ("en", "North China 2019: PM2.5 by month, quarter and year, steel and coal power plants",
+    ("zh", "华北 2019：逐月、季、年 PM2.5 与重工业——钢铁、焦化、水泥、燃煤电厂、化工",
+     "中国环境监测总站"),
+    ("en", "North China 2019: PM2.5 by month, quarter and year, and the heavy industry: steel, "
+           "coking, cement, coal power and chemicals",
      "China National Environmental Monitoring Centre"),
 ])
 def test_release_title_and_credits_follow_the_language(
