@@ -1,5 +1,5 @@
-"""The basemap, stations, sparse-area hatch, cluster counts and plant names of the map page, on
-the fixture release (tests/server/fixture_release.py, map_layers=True)."""
+"""The basemap, stations, sparse-area hatch, plants at every zoom and their names on the map
+page, on the fixture release (tests/server/fixture_release.py, map_layers=True)."""
 
 from __future__ import annotations
 
@@ -69,8 +69,8 @@ def test_layers_draw_in_order_under_and_over_the_raster(page: Page) -> None:
     order = page.evaluate("window.lantian.map.getStyle().layers.map(l => l.id)")
     assert order.index("land-fill") < order.index("pm25-raster") < order.index("sparse-hatch")
     assert order.index("pm25-raster") < order.index("province-line") < order.index("stations")
-    assert order.index("enterprises") < order.index("enterprise-cluster-count")
-    assert order.index("enterprise-cluster-count") < order.index("place-capital")  # labels on top
+    assert order.index("enterprises") < order.index("enterprises-label")
+    assert order.index("enterprises-label") < order.index("place-capital")  # labels on top
     for toggle in ("#toggle-boundaries", "#toggle-stations", "#toggle-sparse"):
         assert page.locator(toggle).is_visible()
 
@@ -156,13 +156,15 @@ def test_labels_come_in_by_zoom(page: Page) -> None:
     page.locator("#toggle-boundaries").check()
 
 
-def test_clusters_show_their_counts(page: Page) -> None:
-    _go(page, 118.3, 39.3, 2)
-    counts = page.evaluate(
-        "window.lantian.map.queryRenderedFeatures({layers: ['enterprise-cluster-count']})"
-        ".map(f => [f.properties.point_count, f.layer.layout['text-field'].sections[0].text])"
+def test_every_plant_at_every_zoom(page: Page) -> None:
+    _go(page, 116.5, 37.5, 2)
+    ids = page.evaluate(
+        "[...new Set(window.lantian.map.queryRenderedFeatures({layers: ['enterprises', 'cited']})"
+        ".map(f => f.properties.id))]"
     )
-    assert counts and all(str(n) == text and n >= 2 for n, text in counts)
+    assert len(ids) == 6  # no clusters: each plant its own symbol
+    layers = page.evaluate("window.lantian.map.getStyle().layers.map(l => l.id)")
+    assert not [layer for layer in layers if "cluster" in layer]
 
 
 def test_plant_names_at_high_zoom(page: Page) -> None:

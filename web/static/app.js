@@ -9,8 +9,7 @@ import { addCityLayers, cityAt, cityRows, matchCities, wireCity } from "./city.j
 import { PINNED_RELEASE, el, escapeHtml, getJson, offerLink, pinned } from "./dom.js";
 import { chooseLang, formatNumber, formatPeriod, has, lang, placeName, plural, setLang, t, translatePage } from "./i18n.js";
 import {
-  CLUSTERS, POINT_LAYERS, addPlantLabels, addPlantLayers, clustersInView, drawPlantLegend, markSelected,
-  setPlantLabelLanguage, stylePlants,
+  POINT_LAYERS, addPlantLabels, addPlantLayers, drawPlantLegend, markSelected, setPlantLabelLanguage, stylePlants,
 } from "./markers.js";
 import { wirePanel } from "./panel.js";
 import { PERIOD_TYPES, matchingPeriod, monthSpan, periodType, plantQuarter, releasePeriods } from "./period.js";
@@ -56,6 +55,9 @@ function readHash() {
   const choice = {
     industry: params.get("industry") || "",
     province: params.get("province") || "",
+    status: params.get("status") || "",
+    minCapacity: params.get("industry") && params.get("cap") ? params.get("cap") : "",
+    coking: params.get("coking") === "1",
     hasViolations: params.get("cited") === "1",
     outputUp: params.get("up") === "1",
   };
@@ -78,6 +80,9 @@ function writeHash(map) {
   const choice = state.panel ? state.panel.choice : {};
   if (choice.industry) params.industry = choice.industry;
   if (choice.province) params.province = choice.province;
+  if (choice.status) params.status = choice.status;
+  if (choice.minCapacity) params.cap = choice.minCapacity;
+  if (choice.coking) params.coking = "1";
   if (choice.hasViolations) params.cited = "1";
   if (choice.outputUp) params.up = "1";
   if (state.colormap === "pm25-cb") params.cb = "1";
@@ -226,7 +231,7 @@ function drawStationLegend() {
   byId("station-legend").replaceChildren(...(items.length ? [el("h2", { text: t("legend.stations") }), ...items] : []));
 }
 
-/** Basemap fills, the raster's slot, the hatch, lines, stations, plants with their counts and
+/** Basemap fills, the raster's slot, the hatch, lines, stations, plants and their
  * names, then the place labels on top (placed first: where they collide, places win). */
 function addLayers(map) {
   const basemap = layerInfo("boundaries");
@@ -254,13 +259,7 @@ function restyleStations(map) {
 }
 
 function restylePlants(map) {
-  stylePlants(map, { quarter: state.quarter, choice: state.panel.choice, visible: state.showPlants });
-  updateClusterHint(map);
-}
-
-function updateClusterHint(map) {
-  const filtering = Object.values(state.panel.choice).some(Boolean);
-  byId("filter-hint").hidden = !(filtering && state.showPlants && clustersInView(map));
+  stylePlants(map, { period: state.period, quarter: state.quarter, choice: state.panel.choice, visible: state.showPlants });
 }
 
 // ---- facility card ------------------------------------------------------------------------
@@ -438,8 +437,6 @@ function onMapClick(map, event) {
     openPlant(map, plants[0].properties.id, { title: plants[0].properties.name });
   } else if (plants.length > 1) {
     showChooser(map, plants);
-  } else if (map.getLayer(CLUSTERS) && map.queryRenderedFeatures(box, { layers: [CLUSTERS] }).length) {
-    map.easeTo({ center: event.lngLat, zoom: map.getZoom() + 2 });
   } else {
     const stations = stationsAt(map, box);
     const city = stations.length ? null : cityAt(map, event.point);
@@ -531,7 +528,7 @@ function setPeriod(map, period) {
   setRaster(map);
   restylePlants(map);
   restyleStations(map);
-  drawPlantLegend(byId("plant-legend"), state.quarter);
+  drawPlantLegend(byId("plant-legend"), state.quarter, state.period);
   state.panel.refreshCount();
   if (state.card) renderCard();
   if (cardView.popup) renderPopup();
@@ -591,9 +588,8 @@ function relabel(map) {
   showGridNote();
   drawLegend(map);
   drawStationLegend();
-  drawPlantLegend(byId("plant-legend"), state.quarter);
+  drawPlantLegend(byId("plant-legend"), state.quarter, state.period);
   state.panel.relabel();
-  updateClusterHint(map);
   if (state.card) renderCard();
   else if (cardView.chooser) renderChooser(map, cardView.chooser);
   if (cardView.popup) renderPopup();
@@ -684,12 +680,12 @@ function wireControls(map) {
   });
   byId("lang-toggle").addEventListener("click", () => switchLang(map, lang() === "zh" ? "en" : "zh"));
   map.on("moveend", () => writeHash(map));
-  map.on("idle", () => updateClusterHint(map));
 }
 
 function wireSearchAndFilters(map) {
   state.panel = wirePanel({
     getQuarter: () => state.quarter,
+    getPeriod: () => state.period,
     onFilter: () => {
       restylePlants(map);
       writeHash(map);

@@ -22,18 +22,83 @@ function citation(source, url) {
   return el("p", { className: "meta" }, [t("card.source"), sourceNode(source, url)]);
 }
 
+/** `1,234 thousand t/yr`: a number with its unit, or null. */
+function amount(value, unit) {
+  if (value == null || value === "" || !Number.isFinite(Number(value))) return null;
+  const number = Number(value);
+  return `${formatNumber(number, number % 1 ? 1 : 0)} ${tValue("unit", unit)}`.trim();
+}
+
+function owner(who) {
+  const [first, second] = lang() === "zh" ? [who.owner_zh, who.owner] : [who.owner, who.owner_zh];
+  return first || second;
+}
+
+/** Every source id of the (merged) plant, with its source's attribution. */
+function sourceIds(ids) {
+  if (!ids || !ids.length) return null;
+  const items = ids.map((s) => el("li", {}, [el("code", { text: s.id }), " ", sourceNode(s.attribution || s.source, s.url)]));
+  return el("div", { className: "source-ids" }, [
+    el("h4", { text: t("card.source_ids") }),
+    el("ul", { className: "records" }, items),
+  ]);
+}
+
 function identitySection(card) {
   const who = card.identity;
-  const capacity = who.capacity == null ? null : `${formatNumber(who.capacity, who.capacity % 1 ? 1 : 0)} ${tValue("unit", who.capacity_unit)}`.trim();
-  return section(t("card.plant"), [
-    list([
-      [t("card.industry"), tValue("industry", who.industry)],
-      [t("card.capacity"), capacity],
-      [t("card.owner"), who.owner],
-      [t("card.id"), card.id],
-    ]),
-    citation(who.data_source),
-  ]);
+  const rows = [
+    [t("card.industry"), tValue("industry", who.industry)],
+    [t("card.capacity"), amount(who.capacity, who.capacity_unit)],
+    who.coking_capacity != null && [t("card.coking_capacity"), amount(who.coking_capacity, "ttpa")],
+    who.coking && who.industry !== "coking" && [t("card.coking"), t("card.coking_yes")],
+    who.products && [t("card.products"), who.products],
+    [t("card.owner"), owner(who)],
+    [t("card.id"), card.id],
+  ].filter(Boolean);
+  return section(t("card.plant"), [list(rows), sourceIds(card.source_ids), citation(who.data_source)]);
+}
+
+/** A quarter label `2019Q1` as the number 20191 (null for anything else). */
+function quarterNumber(label) {
+  const match = /^(\d{4})Q([1-4])$/.exec(String(label ?? ""));
+  return match ? Number(match[1]) * 10 + Number(match[2]) : null;
+}
+
+/** False when the plant's operating period is known and `quarter` lies outside it. */
+function operatingIn(operation, quarter) {
+  if (!operation || operation.ever_operated === false) return !operation;
+  const q = quarterNumber(quarter);
+  const first = quarterNumber(operation.op_from);
+  const last = quarterNumber(operation.op_to);
+  return q == null || ((first == null || first <= q) && (last == null || q <= last));
+}
+
+/** `2003 Q1 – today`, `start not known – 2019 Q1`, `never operated`. */
+function operatingPeriod(operation) {
+  if (operation.ever_operated === false) return t("card.never_operated");
+  const unknown = operation.dates_caveat === "no_dates" || operation.ever_operated == null; // null: a release from before
+  if (!operation.op_from && !operation.op_to && unknown) return t("card.period_unknown");
+  const from = operation.op_from ? formatPeriod(operation.op_from) : t("card.start_unknown");
+  const to = operation.op_to ? formatPeriod(operation.op_to) : t("card.still_operating");
+  return t("card.period_range", { from, to });
+}
+
+function operationSection(card) {
+  const operation = card.operation;
+  if (!operation) return null;
+  const caveat = operation.dates_caveat;
+  const rows = [
+    [t("card.status"), tValue("status", operation.status)],
+    [t("card.start_date"), operation.start_date && formatDate(operation.start_date)],
+    operation.idled_date && [t("card.idled_date"), formatDate(operation.idled_date)],
+    operation.retired_date && [t("card.retired_date"), formatDate(operation.retired_date)],
+    [t("card.operating_period"), operatingPeriod(operation)],
+    operation.units != null && [t("card.units"), formatNumber(operation.units)],
+  ].filter(Boolean);
+  return section(t("card.operation"), [
+    caveat && el("p", { className: "warn caveat", text: tValue("dates_caveat", caveat) }),
+    list(rows),
+  ], "operation");
 }
 
 function geocoder(source) {
@@ -81,12 +146,18 @@ function outputSummary(row) {
 function quarterSection(card, quarter) {
   const title = t("card.in_quarter", { quarter: formatPeriod(quarter) });
   const row = card.quarters.find((r) => r.quarter === quarter);
+  if (!row && !operatingIn(card.operation, quarter)) {
+    return section(title, [el("p", { text: t("card.not_operating", { quarter: formatPeriod(quarter) }) })], "facts");
+  }
   if (!row) return section(title, [el("p", { text: t("card.no_facts") })], "facts");
+  const unit = card.operation && card.operation.capacity_unit;
+  const running = row.capacity_operating != null && t("card.capacity_operating", { capacity: amount(row.capacity_operating, unit) });
   const facts = plural("card.violations_dated", row.violations, {
     quarter: formatPeriod(quarter), n12: formatNumber(row.violations_12m),
   });
   return section(title, [
     row.cited_and_output_up && el("p", { className: "badge flag", text: t("legend.flag") }),
+    running && el("p", { text: running }),
     el("p", { text: facts }),
     el("p", { text: outputSummary(row) }),
   ], "facts");
@@ -231,6 +302,7 @@ export function cardSections(card, quarter, gridQuarters) {
   const province = card.location.province;
   return [
     identitySection(card),
+    operationSection(card),
     locationSection(card.location),
     quarterSection(card, quarter),
     violationsSection(card.violations),

@@ -5,13 +5,25 @@ import { placeName, plural, provinceName, t, tValue } from "./i18n.js";
 
 const SEARCH_LIMIT = 10;
 
-function choiceParams(quarter, choice) {
-  const params = new URLSearchParams({ limit: "1", quarter });
+/** The count's query: plants operating in `period` (the quarter's facts only when a fact
+ * filter asks for them, so a year counts the plants of any of its quarters, as drawn). */
+function choiceParams(period, quarter, choice) {
+  const params = new URLSearchParams({ limit: "1", period });
   if (choice.industry) params.set("industry", choice.industry);
   if (choice.province) params.set("province", choice.province);
+  if (choice.status) params.set("status", choice.status);
+  if (choice.industry && choice.minCapacity !== "") params.set("min_capacity", choice.minCapacity);
+  if (choice.coking) params.set("coking", "true");
+  if (choice.hasViolations || choice.outputUp) params.set("quarter", quarter);
   if (choice.hasViolations) params.set("has_violations", "true");
   if (choice.outputUp) params.set("output_up", "true");
   return params;
+}
+
+/** A minimum capacity typed in: a number ≥ 0 as text, else "". */
+function capacityValue(input) {
+  const value = Number(input.value);
+  return input.value.trim() !== "" && !input.disabled && Number.isFinite(value) && value >= 0 ? String(value) : "";
 }
 
 function fillSelect(select, facet, label, name) {
@@ -21,8 +33,8 @@ function fillSelect(select, facet, label, name) {
   select.value = chosen;
 }
 
-function wireFilters(ui, { getQuarter, onFilter }) {
-  const choice = { industry: "", province: "", hasViolations: false, outputUp: false };
+function wireFilters(ui, { getQuarter, getPeriod, onFilter }) {
+  const choice = { industry: "", province: "", status: "", minCapacity: "", coking: false, hasViolations: false, outputUp: false };
   let pending = null;
 
   let total = null;
@@ -38,7 +50,8 @@ function wireFilters(ui, { getQuarter, onFilter }) {
     if (pending) pending.abort();
     pending = new AbortController();
     try {
-      const data = await getJson(`/api/enterprises?${choiceParams(getQuarter(), choice)}`, { signal: pending.signal });
+      const params = choiceParams(getPeriod ? getPeriod() : getQuarter(), getQuarter(), choice);
+      const data = await getJson(`/api/enterprises?${params}`, { signal: pending.signal });
       total = data.total;
       showCount();
     } catch (error) {
@@ -47,8 +60,13 @@ function wireFilters(ui, { getQuarter, onFilter }) {
   }
 
   function changed() {
+    if (ui.industry.value !== choice.industry) ui.capacity.value = ""; // units differ by industry
     choice.industry = ui.industry.value;
     choice.province = ui.province.value;
+    choice.status = ui.status.value;
+    showCapacity();
+    choice.minCapacity = capacityValue(ui.capacity);
+    choice.coking = ui.coking.checked;
     choice.hasViolations = ui.violations.checked;
     choice.outputUp = ui.outputUp.checked;
     showCount();
@@ -58,10 +76,20 @@ function wireFilters(ui, { getQuarter, onFilter }) {
 
   let facets = null;
   let found = null;
+  /** The minimum capacity: in the chosen industry's unit, disabled for all industries. */
+  function showCapacity() {
+    const units = (found && found.capacity_units) || {};
+    const unit = choice.industry ? units[choice.industry] : "";
+    ui.capacity.disabled = !choice.industry;
+    ui.capacityUnit.textContent = unit ? t("web.capacity_unit", { unit: tValue("unit", unit) }) : "";
+    ui.capacityNote.hidden = Boolean(choice.industry);
+  }
   function fillFacets() {
+    showCapacity();
     if (!found) return;
     fillSelect(ui.industry, found.industry, t("web.all_industries"), (value) => tValue("industry", value));
     fillSelect(ui.province, found.province, t("web.all_provinces"), provinceName);
+    fillSelect(ui.status, found.status || [], t("web.all_statuses"), (value) => tValue("status", value));
   }
   function loadFacets() {
     if (!facets) {
@@ -90,15 +118,25 @@ function wireFilters(ui, { getQuarter, onFilter }) {
     ui.filters.open = true;
     await loadFacets();
     ui.industry.value = next.industry || "";
+    choice.industry = ui.industry.value; // keeps the capacity typed below
     ui.province.value = next.province || "";
+    ui.status.value = next.status || "";
+    ui.capacity.disabled = !choice.industry;
+    ui.capacity.value = next.minCapacity || "";
+    ui.coking.checked = Boolean(next.coking);
     ui.violations.checked = Boolean(next.hasViolations);
     ui.outputUp.checked = Boolean(next.outputUp);
     changed();
   }
-  for (const input of [ui.industry, ui.province, ui.violations, ui.outputUp]) input.addEventListener("change", changed);
+  for (const input of [ui.industry, ui.province, ui.status, ui.capacity, ui.coking, ui.violations, ui.outputUp]) {
+    input.addEventListener("change", changed);
+  }
   ui.clear.addEventListener("click", () => {
     ui.industry.value = "";
     ui.province.value = "";
+    ui.status.value = "";
+    ui.capacity.value = "";
+    ui.coking.checked = false;
     ui.violations.checked = false;
     ui.outputUp.checked = false;
     changed();
@@ -204,7 +242,9 @@ export function wirePanel(callbacks) {
   const ui = {
     search: byId("search"), results: byId("search-results"), status: byId("search-status"),
     filters: byId("filters"), active: byId("filter-active"), industry: byId("f-industry"),
-    province: byId("f-province"), violations: byId("f-violations"), outputUp: byId("f-output-up"),
+    province: byId("f-province"), status: byId("f-status"), capacity: byId("f-capacity"),
+    capacityUnit: byId("f-capacity-unit"), capacityNote: byId("f-capacity-note"), coking: byId("f-coking"),
+    violations: byId("f-violations"), outputUp: byId("f-output-up"),
     count: byId("filter-count"), clear: byId("f-clear"),
   };
   const relabelSearch = wireSearch(ui, callbacks);

@@ -21,6 +21,9 @@ export function viewParams(view, { release = true } = {}) {
   params.set("bbox", view.bbox.join(","));
   if (view.choice.industry) params.set("industry", view.choice.industry);
   if (view.choice.province) params.set("province", view.choice.province);
+  if (view.choice.status) params.set("status", view.choice.status);
+  if (view.choice.industry && view.choice.minCapacity) params.set("min_capacity", view.choice.minCapacity);
+  if (view.choice.coking) params.set("coking", "true");
   if (view.choice.hasViolations) params.set("has_violations", "true");
   if (view.choice.outputUp) params.set("output_up", "true");
   return params;
@@ -55,6 +58,9 @@ export function shareUrls(view, title = "") {
   if (view.city) hash.set("city", view.city);
   if (view.choice.industry) hash.set("industry", view.choice.industry);
   if (view.choice.province) hash.set("province", view.choice.province);
+  if (view.choice.status) hash.set("status", view.choice.status);
+  if (view.choice.industry && view.choice.minCapacity) hash.set("cap", view.choice.minCapacity);
+  if (view.choice.coking) hash.set("coking", "1");
   if (view.choice.hasViolations) hash.set("cited", "1");
   if (view.choice.outputUp) hash.set("up", "1");
   if (view.colormap === "pm25-cb") hash.set("cb", "1");
@@ -103,6 +109,9 @@ function describeFilters(view) {
   const parts = [
     choice.industry && t("share.filter_industry", { industry: tValue("industry", choice.industry) }),
     choice.province && t("share.filter_province", { province: provinceName(choice.province) }),
+    choice.status && t("share.filter_status", { status: tValue("status", choice.status) }),
+    choice.industry && choice.minCapacity && t("share.filter_min_capacity", { capacity: formatNumber(Number(choice.minCapacity), Number(choice.minCapacity) % 1 ? 1 : 0) }),
+    choice.coking && t("share.filter_coking"),
     choice.hasViolations && t("share.filter_cited"),
     choice.outputUp && t("share.filter_up"),
   ].filter(Boolean);
