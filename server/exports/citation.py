@@ -18,7 +18,7 @@ from ..releases.release import Release
 
 # Which manifest sources a layer derives from, when the manifest's layer entry does not say
 # (``layers[].sources``). Keys are a layer id, or ``raster`` for every raster (PM2.5) layer.
-PLANT_SOURCES = ("gem", "wri", "gazetteer", "records", "ipe")
+PLANT_SOURCES = ("gist", "gem", "gcpt", "wri", "gcct", "gci", "gazetteer", "records", "ipe")
 DEFAULT_LAYER_SOURCES: Mapping[str, tuple[str, ...]] = {
     "raster": ("cnemc", "stations"),
     "enterprises": PLANT_SOURCES,
