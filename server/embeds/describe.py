@@ -39,7 +39,7 @@ BOUNDARIES_SOURCE = "boundaries"
 # Enterprise id prefixes whose source id differs from the prefix.
 ID_SOURCES = {"rec": RECORDS_SOURCE}
 # The plants' marker colours of web/static/markers.js (drawn by the embeds and the preview).
-INDUSTRY_COLOURS = {"steel": "#0072b2", "coal_power": "#d55e00", "cement": "#e69f00",
+INDUSTRY_COLOURS = {"steel": "#0072b2", "coal_power": "#d55e00", "cement": "#6e6e6e",
                     "coking": "#cc79a7", "chemical": "#56b4e9"}
 OTHER_COLOUR = "#009e73"
 SENTENCE_SEP = {"en": " ", "zh": ""}

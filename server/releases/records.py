@@ -66,8 +66,8 @@ GEM_TRACKERS: Mapping[str, str] = MappingProxyType({
     "steel": "gist", "cement": "gcct", "coal_power": "gcpt", "chemical": "gci", "coking": "gci",
 })  # fmt: skip
 LOCATION_FIELDS = (
-    "province", "city", "county", "geocode_source", "geocode_precision", "coordinate_accuracy",
-    "source_datum",
+    "province", "city", "city_en", "county", "geocode_source", "geocode_precision",
+    "coordinate_accuracy", "source_datum",
 )  # fmt: skip
 
 

@@ -113,7 +113,7 @@ def test_each_industry_has_its_symbol_and_legend_entry(page: Page) -> None:
         ".map(n => [n.dataset.industry, n.dataset.shape]))"
     )
     assert shapes == {"steel": "circle", "coal_power": "circle", "cement": "square",
-                      "coking": "triangle", "chemical": "diamond", "other": "circle"}  # fmt: skip
+                      "coking": "triangle", "chemical": "hexagon", "other": "circle"}  # fmt: skip
     legend = page.locator("#plant-legend").inner_text()
     assert "cement" in legend and "chemical" in legend
     assert "Plants operating in 2019 Q1;" in legend

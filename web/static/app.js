@@ -569,13 +569,35 @@ function showTitle() {
 
 /** The sources' credits in the page's language. On a phone they fold into an (i) button after
  * the first drag; shown until then. */
+// Global Energy Monitor's trackers, credited on the map as one publisher (each stays a source of
+// its own in the release, its citations and its downloads).
+const GEM_SOURCES = ["gist", "gem", "gcpt", "gcct", "gci"];
+const GEM_PREFIX = { en: "Global Energy Monitor, ", zh: "全球能源监测（Global Energy Monitor）" };
+const CC_BY = /\s*[（(]CC BY 4\.0[）)]$/;
+
+/** The map's credit lines: one per source, GEM's trackers in one line. */
+function creditLines(sources, zh) {
+  const text = (s) => (zh && s.attribution_zh) || s.attribution || s.title;
+  const gem = sources.filter((s) => GEM_SOURCES.includes(s.id));
+  if (gem.length < 2) return sources.map(text);
+  const prefix = GEM_PREFIX[zh ? "zh" : "en"];
+  const trackers = gem.map((s) => text(s).replace(prefix, "").replace(CC_BY, ""));
+  const line = zh ? `全球能源监测（Global Energy Monitor）：${trackers.join("；")}（CC BY 4.0）`
+    : `Global Energy Monitor: ${trackers.join("; ")} (CC BY 4.0)`;
+  return [...sources.filter((s) => !GEM_SOURCES.includes(s.id)).map(text), line];
+}
+
 function showCredits(map) {
   if (state.credits) map.removeControl(state.credits);
-  const credits = state.release.sources.map((s) =>
-    escapeHtml((lang() === "zh" && s.attribution_zh) || s.attribution || s.title));
+  const credits = creditLines(state.release.sources, lang() === "zh").map(escapeHtml);
   const compact = window.matchMedia("(max-width: 640px)").matches;
   state.credits = new maplibregl.AttributionControl({ compact, customAttribution: credits });
   map.addControl(state.credits);
+  // On a phone the credits start folded behind their ⓘ button, which unfolds them: open they
+  // cover a fifth of the map.
+  const button = compact && map.getContainer().querySelector(".maplibregl-ctrl-attrib-button");
+  const shown = button && button.closest(".maplibregl-ctrl-attrib").hasAttribute("open");
+  if (shown) button.click();
 }
 
 /** Every text of the page and the map in the (new) page language; the view stays. */

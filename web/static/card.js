@@ -124,7 +124,7 @@ function locationSection(where) {
   return section(t("card.location"), [
     warning,
     list([
-      [t("card.place"), [provinceName(where.province), where.city, where.county].filter(Boolean).join(" / ")],
+      [t("card.place"), [provinceName(where.province), (lang() === "en" && where.city_en) || where.city, where.county].filter(Boolean).join(" / ")],
       [t("card.coordinates_label"), coordinates(where)],
       [t("card.geocoded_from"), geocoder(where.geocode_source)],
       [t("card.precision_label"), tValue("card.precision", where.geocode_precision)],

@@ -1,6 +1,6 @@
 // Plant markers: the `enterprises` layer (every plant at every zoom), the `cited` layer above it,
 // one symbol per industry (circle: steel, coal power and others; square: cement; triangle:
-// coking; diamond: chemical) drawn at runtime as signed distance fields, so each takes its
+// coking; hexagon, a benzene ring: chemical; stations are the diamonds) drawn at runtime as signed distance fields, so each takes its
 // industry's colour and a ring per fact of the quarter (tile properties v12_Q, up_Q, flag_Q,
 // approx). A plant is shown only in the periods it operated (opf/opt, ever) and when it
 // matches the user's filters.
@@ -13,13 +13,13 @@ import { monthSpan } from "./period.js";
 export const INDUSTRY_COLOURS = {
   steel: "#0072b2",
   coal_power: "#d55e00",
-  cement: "#e69f00",
+  cement: "#6e6e6e", // grey as cement, and apart from every colour of the PM2.5 scale
   coking: "#cc79a7",
   chemical: "#56b4e9",
 };
 const OTHER_COLOUR = "#009e73";
-export const INDUSTRY_SHAPES = { cement: "square", coking: "triangle", chemical: "diamond" }; // others: circle
-const SHAPES = ["circle", "square", "triangle", "diamond"];
+export const INDUSTRY_SHAPES = { cement: "square", coking: "triangle", chemical: "hexagon" }; // others: circle
+const SHAPES = ["circle", "square", "triangle", "hexagon"];
 const CITED = "#d7191c";
 const FLAG = "#5c0010";
 const UP = "#ff8c00";
@@ -37,7 +37,8 @@ const INDUSTRY = ["match", ["get", "industry"], ...Object.entries(INDUSTRY_COLOU
 const FADED = ["match", ["get", "industry"], ...Object.entries(INDUSTRY_COLOURS).flatMap(([k, c]) => [k, faded(c)]), faded(OTHER_COLOUR)];
 const ICON = ["match", ["get", "industry"], ...Object.entries(INDUSTRY_SHAPES).flatMap(([k, s]) => [k, iconName(s)]), iconName("circle")];
 const BASE_RADIUS = 8; // px of the circle at icon-size 1
-const ICON_SIZE = ["interpolate", ["linear"], ["zoom"], 3, 0.5, 10, 1]; // radius 4 px at z3, 8 px at z10
+// radius 3 px at z3 (a country of 3,000 plants stays readable), 4.8 px at z6, 8 px at z10
+const ICON_SIZE = ["interpolate", ["linear"], ["zoom"], 3, 0.375, 6, 0.6, 10, 1];
 const HALO_RADIUS = ["interpolate", ["linear"], ["zoom"], 3, 9, 10, 15];
 
 function faded(hex) {
@@ -56,14 +57,15 @@ export function industryShape(industry) {
 
 // Signed distance (px, negative inside) of a point (x, y) from the centre, per shape; the areas
 // are about equal (circle r 8, square 14 × 14, triangle circumradius 12.5 centred on its height,
-// diamond half-diagonal 9.5).
+// hexagon apothem 7.6).
 const TRIANGLE_NORMALS = [[0, 1], [-Math.sqrt(3) / 2, -0.5], [Math.sqrt(3) / 2, -0.5]];
+const HALF_ROOT3 = Math.sqrt(3) / 2;
 const TRIANGLE_SHIFT = 3.125; // its centroid lies a sixth of its height below its middle
 const DISTANCE = {
   circle: (x, y) => Math.hypot(x, y) - BASE_RADIUS,
   square: (x, y) => Math.max(Math.abs(x), Math.abs(y)) - 7,
   triangle: (x, y) => Math.max(...TRIANGLE_NORMALS.map(([nx, ny]) => nx * x + ny * (y - TRIANGLE_SHIFT))) - 6.25,
-  diamond: (x, y) => (Math.abs(x) + Math.abs(y) - 9.5) / Math.SQRT2,
+  hexagon: (x, y) => Math.max(Math.abs(y), Math.abs(HALF_ROOT3 * x + y / 2), Math.abs(HALF_ROOT3 * x - y / 2)) - 7.6,
 };
 
 /** A shape as a signed distance field (edge at alpha 0.75, 32 per pixel, as MapLibre's SDF
@@ -263,7 +265,7 @@ const LEGEND_SHAPES = {
   circle: () => svg("circle", { r: 6 }),
   square: () => svg("rect", { x: -5.5, y: -5.5, width: 11, height: 11 }),
   triangle: () => svg("polygon", { points: "0,-6.5 7,5.5 -7,5.5" }),
-  diamond: () => svg("polygon", { points: "0,-7 7,0 0,7 -7,0" }),
+  hexagon: () => svg("polygon", { points: "7,0 3.5,6.06 -3.5,6.06 -7,0 -3.5,-6.06 3.5,-6.06" }),
 };
 
 /** The industry's symbol as a small SVG, as drawn on the map. */
