@@ -144,7 +144,7 @@ def test_card_shape_and_order(client: TestClient) -> None:
     location = doc["location"]
     assert (location["lon"], location["lat"]) == (118.45, 39.0)
     assert location["coordinate_accuracy"] == "exact" and location["approximate"] is False
-    assert set(location) == {"lon", "lat", "province", "city", "county", "geocode_source",
+    assert set(location) == {"lon", "lat", "province", "city", "city_en", "county", "geocode_source",
                              "geocode_precision", "coordinate_accuracy", "source_datum",
                              "approximate"}  # fmt: skip
     violations = doc["violations"]
