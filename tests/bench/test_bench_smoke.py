@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -116,3 +117,29 @@ def test_interp_before_and_after() -> None:
     assert rows[0]["grids_sha256"] == rows[1]["grids_sha256"]  # the same grids
     text = pipeline.summary({"interp_grid": rows})
     assert "before ÷ after" in text and "| yes |" in text
+
+
+def test_enterprise_memory_reporter(tmp_path: Path) -> None:
+    enterprises = _load("enterprises")
+    with enterprises.MemoryReporter(interval=0.005) as reporter:
+        with reporter.step("enterprises", total=3) as advance:
+            advance()
+            held = b"x" * (64 << 20)  # written, so resident
+            time.sleep(0.05)
+            del held
+        with reporter.step("grids quarter 2019Q1"):
+            pass
+    first, second = reporter.steps
+    assert first.name == "enterprises" and first.seconds >= 0.05
+    assert first.growth_mb > 40 and first.peak_rss_mb >= first.end_rss_mb
+    assert second.growth_mb >= 0
+    assert enterprises.is_enterprise_step("facts 2019Q1") and not enterprises.is_enterprise_step(
+        second.name)
+    (tmp_path / "e.csv").write_text('id,name\n1,"a\nb"\n2,c\n', encoding="utf-8")
+    assert enterprises.csv_rows(tmp_path / "e.csv") == 2
+    assert enterprises.csv_rows(tmp_path / "absent.csv") is None
+    run = {"seconds": 1.0, "process_peak_rss_mb": 100, "counts": {"plants": 2,
+           "plant_quarters": None}, "steps": [{"name": "facts", "seconds": 0.5,
+           "peak_rss_mb": 90.0, "growth_mb": 10.0}]}
+    text = enterprises.summary({"before": run, "after": run})
+    assert "| facts |" in text and "whole build" in text

@@ -144,9 +144,9 @@ def test_card_shape_and_order(client: TestClient) -> None:
     location = doc["location"]
     assert (location["lon"], location["lat"]) == (118.45, 39.0)
     assert location["coordinate_accuracy"] == "exact" and location["approximate"] is False
-    assert set(location) == {"lon", "lat", "province", "city", "city_en", "county", "geocode_source",
-                             "geocode_precision", "coordinate_accuracy", "source_datum",
-                             "approximate"}  # fmt: skip
+    assert set(location) == {"lon", "lat", "province", "city", "city_en", "county",
+                             "geocode_source", "geocode_precision", "coordinate_accuracy",
+                             "source_datum", "approximate"}  # fmt: skip
     violations = doc["violations"]
     assert [v["record_id"] for v in violations] == ["v:3", "v:2", "v:1"]  # newest first
     assert all(set(v) == VIOLATION_KEYS for v in violations)
