@@ -155,7 +155,7 @@ def build(
         raise typer.Exit(1) from exc
     console.print(_stage_table(result.release_id, result.stages))
     state = "unchanged, kept" if result.skipped else "built"
-    console.print(f"{state}: {result.path}")
+    console.print(f"{state}: {result.path}", soft_wrap=True)
 
 
 def _grid(bbox: str) -> GridSpec:
@@ -395,7 +395,8 @@ def releases_prune(
     keep_ids = read_keep_file(store.keep_file)
     known = {r.id for r in store.list_releases()}
     for rid in sorted(keep_ids - known):
-        console.print(f"[yellow]{store.keep_file} names {rid}, not a release here[/yellow]")
+        console.print(f"[yellow]{store.keep_file} names {rid}, not a release here[/yellow]",
+                      soft_wrap=True)
     gone = store.prunable(keep, keep_ids) if dry_run else store.prune(keep, keep_ids)
     removed, kept = ("would remove", "would keep") if dry_run else ("removed", "kept")
     for release in gone:
@@ -419,7 +420,7 @@ def cache_prune(
 
     pruned = prune_cache(data_dir, dry_run=dry_run)
     for path in pruned.removed:
-        console.print(f"{'would remove' if dry_run else 'removed'} {path}")
+        console.print(f"{'would remove' if dry_run else 'removed'} {path}", soft_wrap=True)
     verb = "would free" if dry_run else "freed"
     console.print(f"{len(pruned.removed)} cache entries, {verb} {pruned.bytes / 1e6:.1f} MB; "
                   f"{pruned.kept} kept")

@@ -124,10 +124,11 @@ def test_card_and_filters_from_the_demo_server(demo_release: Path) -> None:
         flagged = client.get("/api/enterprises", params={
             "quarter": "2018Q4", "has_violations": "true", "output_up": "true"}).json()
         assert {f["id"] for f in flagged["features"]} == {XINWUAN, RONGXIN}
+        # other 荣信/融鑫 works (chemical, coal power) share the pinyin; one steel plant does
         found = client.get("/api/enterprises", params={"q": "rongxin"}).json()["features"]
-        assert {f["id"] for f in found} == {RONGXIN, "gem:P100000140245"}  # + a chemical works
+        assert RONGXIN in {f["id"] for f in found}
         steel = client.get("/api/enterprises", params={"q": "rongxin", "industry": "steel"})
-        assert steel.json()["total"] == 1
+        assert [f["id"] for f in steel.json()["features"]] == [RONGXIN]
 
 
 def test_bad_record_names_file_row_field_and_keeps_current_release(

@@ -169,6 +169,9 @@ def running_server(data_dir: Path) -> Iterator[str]:
         log_level="warning",
         ws="none",
         lifespan="on",
+        # Longer than the browser keeps an idle connection: with uvicorn's 5 s a connection it
+        # closed as Chromium reused it for a tile failed as "Failed to fetch" (CI, under load).
+        timeout_keep_alive=75,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -75,23 +75,24 @@ def test_shijiazhuang_is_labelled_over_hebei_at_zoom_7(demo_pages, lang: str, na
     assert other not in [text for text, _ in labels]
 
 
-@pytest.mark.parametrize("where", [SEA, MONGOLIA], ids=["sea-east-of-zhejiang", "mongolia"])
-def test_no_pm25_colour_outside_china(
-    demo_pages, pixel_at, where: tuple[float, float]
-) -> None:
+def test_no_pm25_colour_outside_china(demo_pages, pixel_at) -> None:
+    """The sea east of Zhejiang and Mongolia look the same with the PM2.5 layer on and off;
+    Shijiazhuang, in the same view, does not. One view at z4 holds all three points."""
     page = demo_pages["en"]
+    points = {"sea-east-of-zhejiang": (SEA, True), "mongolia": (MONGOLIA, True),
+              "shijiazhuang": (SHIJIAZHUANG, False)}
     for overlay in ("#toggle-enterprises", "#toggle-stations", "#toggle-sparse"):
         page.locator(overlay).uncheck()
     try:
-        for lon, lat, same in ((*where, True), (*SHIJIAZHUANG, False)):
-            page.evaluate(f"window.lantian.map.jumpTo({{center: [{lon}, {lat}], zoom: 5}})")
-            _settle(page)
-            with_pm25 = pixel_at(page, lon, lat)
-            page.locator("#toggle-pm25").uncheck()
-            _settle(page)
-            without = pixel_at(page, lon, lat)
-            page.locator("#toggle-pm25").check()
-            assert (with_pm25 == without) is same, (lon, lat, with_pm25, without)
+        page.evaluate("window.lantian.map.jumpTo({center: [114.5, 37.0], zoom: 4})")
+        _settle(page)
+        with_pm25 = {name: pixel_at(page, *where) for name, (where, _) in points.items()}
+        page.locator("#toggle-pm25").uncheck()
+        _settle(page)
+        without = {name: pixel_at(page, *where) for name, (where, _) in points.items()}
+        page.locator("#toggle-pm25").check()
+        for name, (_, same) in points.items():
+            assert (with_pm25[name] == without[name]) is same, (name, with_pm25, without)
     finally:
         for overlay in ("#toggle-enterprises", "#toggle-stations", "#toggle-sparse"):
             page.locator(overlay).check()

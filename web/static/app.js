@@ -593,11 +593,6 @@ function showCredits(map) {
   const compact = window.matchMedia("(max-width: 640px)").matches;
   state.credits = new maplibregl.AttributionControl({ compact, customAttribution: credits });
   map.addControl(state.credits);
-  // On a phone the credits start folded behind their ⓘ button, which unfolds them: open they
-  // cover a fifth of the map.
-  const button = compact && map.getContainer().querySelector(".maplibregl-ctrl-attrib-button");
-  const shown = button && button.closest(".maplibregl-ctrl-attrib").hasAttribute("open");
-  if (shown) button.click();
 }
 
 /** Every text of the page and the map in the (new) page language; the view stays. */
