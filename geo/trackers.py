@@ -286,14 +286,23 @@ def load_gci(path: Path) -> PlantTable:
     return plant_table(*_place(path, raw, table))
 
 
-def plant_units(layer: gpd.GeoDataFrame) -> pd.DataFrame:
-    """One unit per plant, the plant itself (sources without units)."""
+def plant_units(layer: pd.DataFrame) -> pd.DataFrame:
+    """One unit per plant, the plant itself (sources without units, plants placed from
+    records): its ``capacity``, ``capacity_unit``, ``status`` and dates as text, blank where
+    the layer lacks them or has no value; ``source_id`` its ``source_ids`` (else its id)."""
+    def text(name: str, default: pd.Series | str = "") -> pd.Series:
+        values = layer[name] if name in layer.columns else pd.Series(default, index=layer.index)
+        return values.fillna("").astype(str).str.strip()
+
+    ids = layer["id"].astype(str)
     return pd.DataFrame({
-        "enterprise_id": layer["id"],
-        "unit_id": layer["id"],
-        **{c: layer[c] for c in ("capacity", "capacity_unit", "status", "start_date",
-                                 "idled_date", "retired_date")},
-        "source_id": layer["source_ids"],
+        "enterprise_id": ids,
+        "unit_id": ids,
+        "capacity": pd.to_numeric(layer["capacity"], errors="coerce") if "capacity" in layer
+        else np.nan,
+        **{c: text(c) for c in ("capacity_unit", "status", "start_date", "idled_date",
+                                "retired_date")},
+        "source_id": text("source_ids", ids),
     }, columns=UNIT_COLUMNS).reset_index(drop=True)
 
 

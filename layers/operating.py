@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ..geo.trackers import plant_units
 from .periods import format_quarter
 
 UNIT_COLUMNS = ["enterprise_id", "unit_id", "capacity", "capacity_unit", "status", "start_date",
@@ -168,30 +169,15 @@ def operating_in(units: pd.DataFrame, quarters: Sequence[str]) -> pd.DataFrame:
     return out[OPERATING_COLUMNS]
 
 
-def plant_units(layer: pd.DataFrame) -> pd.DataFrame:
-    """One unit per plant of ``layer`` (the plant itself) from its ``capacity``,
-    ``capacity_unit``, ``status`` and dates; columns the layer lacks are unknown."""
-    n = len(layer)
-
-    def column(name: str, blank: object = "") -> list[object]:
-        return layer[name].tolist() if name in layer.columns else [blank] * n
-
-    return pd.DataFrame({
-        "enterprise_id": layer["id"].astype(str).tolist(),
-        "unit_id": layer["id"].astype(str).tolist(),
-        "capacity": pd.to_numeric(pd.Series(column("capacity", np.nan)), errors="coerce"),
-        **{name: [_text(v) for v in column(name)] for name in UNIT_COLUMNS[3:]},
-    }, columns=UNIT_COLUMNS)
-
-
 def complete_units(layer: pd.DataFrame, units: pd.DataFrame | None) -> pd.DataFrame:
-    """``units`` plus one unit per plant of ``layer`` that has none (:func:`plant_units`), so
-    every plant has a period; only units of the layer's plants are kept."""
+    """``units`` plus one unit per plant of ``layer`` that has none (the plant itself,
+    :func:`lantian.geo.trackers.plant_units`), so every plant has a period; only units of the
+    layer's plants are kept."""
     ids = set(layer["id"].astype(str))
     given = (units[units["enterprise_id"].isin(ids)][UNIT_COLUMNS] if units is not None
              else pd.DataFrame(columns=UNIT_COLUMNS))
     missing = layer[~layer["id"].astype(str).isin(set(given["enterprise_id"]))]
-    parts = [p for p in (given, plant_units(missing)) if len(p)]
+    parts = [p for p in (given, plant_units(missing)[UNIT_COLUMNS]) if len(p)]
     if not parts:
         return pd.DataFrame(columns=UNIT_COLUMNS)
     return pd.concat(parts, ignore_index=True)
