@@ -151,7 +151,8 @@ class EnterpriseFilter:
     ] = None
     quarter: Annotated[
         str | None,
-        Query(pattern=QUARTER_PATTERN, description="A timeline quarter: adds its facts."),
+        Query(pattern=QUARTER_PATTERN, description="A timeline quarter: adds its facts; only "
+              "plants operating in it, unless `period` is given."),
     ] = None
     has_violations: Annotated[
         bool | None,

@@ -116,7 +116,8 @@ def enterprise_mask(release: Release, filters: EnterpriseFilter, max_area: float
         mask &= data.operating(*period_quarters(filters.period))
     if filters.quarter is not None:
         row = timeline_position(release, filters.quarter)
-        mask &= data.operating(filters.quarter, filters.quarter)
+        if filters.period is None:  # else the period decides who operated (a year: any quarter)
+            mask &= data.operating(filters.quarter, filters.quarter)
         cited, up = records.violations_12m[row] > 0, records.output_up[row]
     else:
         cited, up = records.counts > 0, records.any_output_up

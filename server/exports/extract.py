@@ -437,22 +437,24 @@ def extract_router(settings: Settings) -> APIRouter:
         ] = "gpkg",
     ) -> StreamingResponse:
         """One ZIP of what the map shows: the matching enterprises (``format``), their
-        violation and output records (CSV), the quarter's PM2.5 clip when ``quarter`` has a
-        grid and ``bbox`` is given, ``CITATION.txt``, ``LICENCES.md`` and ``query.json``.
+        violation and output records (CSV), the PM2.5 clip of the period shown (``period``, a
+        month or year, else ``quarter``) when it has a grid and ``bbox`` is given,
+        ``CITATION.txt``, ``LICENCES.md`` and ``query.json``.
 
         ``CITATION.txt`` and ``LICENCES.md`` hold both Chinese and English, ``lang`` first (a
         ZIP travels further than the page it came from); the files' metadata is in ``lang``."""
         quarter, bbox = filters.quarter, _bbox(filters, settings)
+        shown = filters.period or quarter
         index = selected_enterprises(release, filters, settings)
         clip = None
         pm25_note: dict[str, Any] = {"included": False}
-        if quarter is None or bbox is None:
-            pm25_note["reason"] = "needs both quarter and bbox"
-        elif quarter not in release.quarters:
-            pm25_note["reason"] = f"quarter {quarter} has no PM2.5 grid"
+        if shown is None or bbox is None:
+            pm25_note["reason"] = "needs both a period (period or quarter) and bbox"
+        elif shown not in release.all_periods:
+            pm25_note["reason"] = f"period {shown} has no PM2.5 grid"
         else:
             try:
-                clip = pm25_clip(release, quarter, bbox, settings.max_extract_pixels)
+                clip = pm25_clip(release, shown, bbox, settings.max_extract_pixels)
             except NotFoundError as e:  # bbox outside the grid: still a valid extract
                 pm25_note["reason"] = str(e)
 
@@ -460,7 +462,7 @@ def extract_router(settings: Settings) -> APIRouter:
         notes = file_notes(release, url, quarter, lang)
         table = enterprise_table(release, index, quarter)
         ids = {str(i) for i in table["id"]}
-        name = f"{stem(release, 'extract', quarter)}.zip"
+        name = f"{stem(release, 'extract', shown)}.zip"
         stamp = release_stamp(release)
         with workdir() as directory:
             members: list[tuple[str, Path | str | bytes]] = []
@@ -474,7 +476,7 @@ def extract_router(settings: Settings) -> APIRouter:
                     members.append((f"{label}.csv", rows.to_csv(index=False)))
                     counts[label] = len(rows)
             if clip is not None:
-                tif = f"pm25_{quarter}.tif"
+                tif = f"pm25_{shown}.tif"
                 write_cog(clip, directory / tif, notes)
                 members.append((tif, directory / tif))
                 pm25_note = {
@@ -488,6 +490,7 @@ def extract_router(settings: Settings) -> APIRouter:
                 "created": release.manifest.get("created"),
                 "synthetic": is_synthetic(release),
                 "quarter": quarter,
+                "period": shown,
                 "bbox": list(bbox) if bbox is not None else None,
                 "filters": _filters_doc(filters),
                 "format": fmt,

@@ -892,3 +892,53 @@ def activate(data_dir: Path, release_id: str) -> None:
     link.unlink(missing_ok=True)
     link.symlink_to(Path("releases") / release_id)
     os.replace(link, data_dir / "current")
+
+
+def add_periods(release: FixtureRelease, added: Mapping[str, str], made_for: str) -> FixtureRelease:
+    """Give ``release`` a synthetic grid (its COG, and its raster archives in both colour
+    scales) for each period of ``added``, a copy of the field of the quarter it maps to, and
+    list them in the manifest: months and years beside the fixture's quarters."""
+    root = release.root
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))  # as now on disk
+    for label, like in added.items():
+        pm, unc, transform = cog_values(like)
+        with rasterio.open(
+            root / "pm25" / f"pm25_{label}.tif", "w", driver="GTiff", width=pm.shape[1],
+            height=pm.shape[0], count=2, dtype="float32", crs="EPSG:4326", transform=transform,
+            nodata=float("nan"), tiled=True, blockxsize=128, blockysize=128, compress="deflate",
+        ) as ds:  # fmt: skip
+            ds.write(pm, 1)
+            ds.write(unc, 2)
+            ds.update_tags(SYNTHETIC=f"generated for {made_for}")
+        for cmap in ("pm25", "pm25-cb"):
+            tiles = {
+                (z, x, y): raster_tile(z, x, y, like, cmap)
+                for z in range(RASTER_ZOOMS[0], RASTER_ZOOMS[1] + 1)
+                for x, y in tiles_covering(z)
+            }
+            write_pmtiles(
+                root / "tiles" / f"{cmap}_{label}.pmtiles", tiles,
+                _header(TileType.PNG, Compression.NONE, RASTER_ZOOMS),
+                {"name": f"{cmap} {label} (synthetic)", "format": "png"},
+            )  # fmt: skip
+    manifest["periods"] = {
+        kind: sorted(label for label in added if len(label) == width)
+        for kind, width in (("month", 7), ("year", 4))
+    } | {"quarter": list(QUARTERS)}
+    for layer in manifest["layers"]:
+        if layer["kind"] == "raster":
+            layer["files"] |= {label: f"tiles/{layer['id']}_{label}.pmtiles" for label in added}
+    listed = {f["path"]: f for f in manifest["files"]}
+    for label in added:
+        for path in (f"pm25/pm25_{label}.tif", f"tiles/pm25_{label}.pmtiles",
+                     f"tiles/pm25-cb_{label}.pmtiles"):  # fmt: skip
+            data = (root / path).read_bytes()
+            listed[path] = {"path": path, "bytes": len(data),
+                            "sha256": hashlib.sha256(data).hexdigest(),
+                            "media_type": MEDIA.get(Path(path).suffix, "application/octet-stream"),
+                            "title": path}  # fmt: skip
+    manifest["files"] = list(listed.values())
+    (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    release.manifest.clear()
+    release.manifest.update(manifest)
+    return release

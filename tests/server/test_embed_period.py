@@ -8,7 +8,6 @@ test_diff_tiles.py): 2019-01 and 2019 hold the field of 2019Q2 (60 µg/m³ at 34
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -17,7 +16,6 @@ from typing import Any
 
 import lantian_fixture_release as builder  # registered by tests/conftest.py
 import pytest
-import rasterio
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -37,55 +35,10 @@ ADDED = {"2019-01": "2019Q2", "2019-04": "2019Q1", "2019": "2019Q2"}
 OVERLAY = re.compile(r"L\.imageOverlay\(\s*\"(data:image/png;base64,[A-Za-z0-9+/=]+)\"")
 
 
-def _add_periods(release: Any) -> Any:
-    """Write a COG and raster archives for each period of ``ADDED`` and list them."""
-    root = release.root
-    manifest = release.manifest
-    for label, like in ADDED.items():
-        pm, unc, transform = builder.cog_values(like)
-        with rasterio.open(
-            root / "pm25" / f"pm25_{label}.tif", "w", driver="GTiff", width=pm.shape[1],
-            height=pm.shape[0], count=2, dtype="float32", crs="EPSG:4326", transform=transform,
-            nodata=float("nan"), tiled=True, blockxsize=128, blockysize=128, compress="deflate",
-        ) as ds:  # fmt: skip
-            ds.write(pm, 1)
-            ds.write(unc, 2)
-            ds.update_tags(SYNTHETIC="generated for tests/server/test_embed_period.py")
-        for cmap in ("pm25", "pm25-cb"):
-            tiles = {
-                (z, x, y): builder.raster_tile(z, x, y, like, cmap)
-                for z in range(builder.RASTER_ZOOMS[0], builder.RASTER_ZOOMS[1] + 1)
-                for x, y in builder.tiles_covering(z)
-            }
-            builder.write_pmtiles(
-                root / "tiles" / f"{cmap}_{label}.pmtiles", tiles,
-                builder._header(builder.TileType.PNG, builder.Compression.NONE,
-                                builder.RASTER_ZOOMS),
-                {"name": f"{cmap} {label} (synthetic)", "format": "png"},
-            )  # fmt: skip
-    manifest["periods"] = {"month": ["2019-01", "2019-04"], "quarter": list(builder.QUARTERS),
-                           "year": ["2019"]}  # fmt: skip
-    for layer in manifest["layers"]:
-        if layer["kind"] == "raster":
-            layer["files"] |= {label: f"tiles/{layer['id']}_{label}.pmtiles" for label in ADDED}
-    listed = {f["path"]: f for f in manifest["files"]}
-    for label in ADDED:
-        for path in (f"pm25/pm25_{label}.tif", f"tiles/pm25_{label}.pmtiles",
-                     f"tiles/pm25-cb_{label}.pmtiles"):  # fmt: skip
-            data = (root / path).read_bytes()
-            listed[path] = {"path": path, "bytes": len(data),
-                            "sha256": hashlib.sha256(data).hexdigest(),
-                            "media_type": builder.MEDIA.get(Path(path).suffix,
-                                                            "application/octet-stream"),
-                            "title": path}  # fmt: skip
-    manifest["files"] = list(listed.values())
-    (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-    return release
-
-
 @pytest.fixture(scope="module")
 def period_release(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return _add_periods(builder.build_release(tmp_path_factory.mktemp("perioddata")))
+    release = builder.build_release(tmp_path_factory.mktemp("perioddata"))
+    return builder.add_periods(release, ADDED, "tests/server/test_embed_period.py")
 
 
 @pytest.fixture(scope="module")

@@ -55,6 +55,9 @@ def ids(client: TestClient, **params: Any) -> set[str]:
     ({"period": "2019"}, {SHOUGANG, HBIS, JINGNENG, TAIYUAN, RIZHAO}),  # any of its quarters
     ({"period": "2008"}, {HBIS, JINGNENG, TAIYUAN}),
     ({"quarter": "2019Q2"}, {SHOUGANG, JINGNENG, TAIYUAN, RIZHAO}),  # quarter= restricts too
+    # a year shown with its last quarter's facts: the year decides who operated (HBIS to Q1)
+    ({"period": "2019", "quarter": "2019Q2"}, {SHOUGANG, HBIS, JINGNENG, TAIYUAN, RIZHAO}),
+    ({"period": "2019-05", "quarter": "2019Q2"}, {SHOUGANG, JINGNENG, TAIYUAN, RIZHAO}),
 ])  # fmt: skip
 def test_period_status_capacity_and_coking_filters(
     periods_client: TestClient, params: dict[str, Any], expected: set[str]
@@ -158,3 +161,15 @@ def test_a_release_from_before_has_every_plant_in_every_period(client: TestClien
     assert all(q["operating"] is None for q in doc["quarters"])
     facets = client.get("/api/enterprises/facets").json()
     assert facets["status"] == [] and facets["coking"] == 1
+
+
+def test_a_years_extract_holds_the_plants_the_years_map_shows(periods_client: TestClient) -> None:
+    """"Download what I see" of the year 2019 (facts of its last quarter in the timeline):
+    every plant operating in any quarter of the year, as on the map; facts where it operated."""
+    r = periods_client.get("/api/extract/enterprises.csv",
+                           params={"period": "2019", "quarter": "2019Q2"})
+    assert r.status_code == 200, r.text
+    table = pd.read_csv(io.StringIO(r.text)).set_index("id")
+    assert set(table.index) == ids(periods_client, period="2019")
+    assert pd.isna(table.loc[HBIS, "operating"])  # retired in 2019Q1: no 2019Q2 facts
+    assert table.loc[SHOUGANG, "operating"]

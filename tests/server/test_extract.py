@@ -405,9 +405,10 @@ def test_zip_holds_what_the_map_shows(client: TestClient, fmt: str, tmp_path: Pa
 @pytest.mark.parametrize(
     ("params", "reason"),
     [
-        ({"quarter": "2019Q1"}, "needs both quarter and bbox"),
-        ({"bbox": "112,35,120,41"}, "needs both quarter and bbox"),
-        ({"quarter": "2018Q4", "bbox": "112,35,120,41"}, "2018Q4 has no PM2.5 grid"),
+        ({"quarter": "2019Q1"}, "needs both a period (period or quarter) and bbox"),
+        ({"bbox": "112,35,120,41"}, "needs both a period (period or quarter) and bbox"),
+        ({"quarter": "2018Q4", "bbox": "112,35,120,41"}, "period 2018Q4 has no PM2.5 grid"),
+        ({"period": "2018-12", "bbox": "112,35,120,41"}, "period 2018-12 has no PM2.5 grid"),
         ({"quarter": "2019Q1", "bbox": "100,0,101,1"}, "does not overlap"),
     ],
 )
@@ -418,6 +419,43 @@ def test_zip_without_a_pm25_clip_says_why(client: TestClient, params: dict, reas
     assert "enterprises.gpkg" in members and not any(n.endswith(".tif") for n in members)
     query = json.loads(members["query.json"])
     assert query["pm25"]["included"] is False and reason in query["pm25"]["reason"]
+
+
+@pytest.fixture(scope="module")
+def period_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The fixture with synthetic grids for January 2019 and the year 2019 (the field of
+    2019Q2, not of 2019Q1, January's quarter)."""
+    release = builder.build_release(tmp_path_factory.mktemp("monthdata"))
+    builder.add_periods(release, {"2019-01": "2019Q2", "2019": "2019Q2"},
+                        "tests/server/test_extract.py")  # fmt: skip
+    with TestClient(create_app(Settings(data_dir=release.data_dir))) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize(("period", "quarter"), [("2019-01", "2019Q1"), ("2019", "2019Q2")])
+def test_zip_of_a_month_or_year_holds_that_periods_grid(
+    period_client: TestClient, period: str, quarter: str
+) -> None:
+    params = {"period": period, "quarter": quarter, "bbox": "112,35,120,41"}
+    response = period_client.get("/api/extract.zip", params=params)
+    assert response.status_code == 200, response.text
+    assert f'filename="lantian-2019-fixture.1-extract-{period}.zip"' in (
+        response.headers["content-disposition"]
+    )
+    members = zip_members(response.content)
+    assert f"pm25_{period}.tif" in members and f"pm25_{quarter}.tif" not in members
+    alone_params = {"period": period, "bbox": params["bbox"]}
+    grid = period_client.get("/api/extract/pm25.tif", params=alone_params)
+    assert grid.status_code == 200, grid.text
+    with open_tif(members[f"pm25_{period}.tif"]) as zipped, open_tif(grid.content) as alone:
+        np.testing.assert_array_equal(zipped.read(), alone.read())
+        # January holds the synthetic 2019Q2 field: 60 - 6 * (lat - 34) + 2 * (lon - 110)
+        row, col = zipped.index(116.0, 38.0)
+        value = float(zipped.read(1)[row, col])
+    assert value == pytest.approx(float(builder.pm25_value(116.0, 38.0, "2019Q2")), abs=1.0)
+    query = json.loads(members["query.json"])
+    assert (query["period"], query["quarter"]) == (period, quarter)
+    assert query["pm25"]["file"] == f"pm25_{period}.tif"
 
 
 def test_zip_bad_params(client: TestClient) -> None:

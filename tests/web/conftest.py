@@ -3,9 +3,7 @@ Debian Chromium and a click-at-coordinates helper."""
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import socket
 import threading
 import time
@@ -19,7 +17,6 @@ import pytest
 import uvicorn
 from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
-from pmtiles.tile import Compression, TileType
 
 from lantian.server.app import create_app
 from lantian.settings import Settings
@@ -92,39 +89,11 @@ PERIOD_MONTHS = tuple(f"2019-{m:02d}" for m in range(1, 13))
 PERIOD_YEARS = ("2019",)
 
 
-def add_periods(root: Path) -> None:
-    """Raster archives of every month of 2019 and of the year beside the quarters, listed by
-    label in the PM2.5 layers and the manifest's ``periods`` (the issue-13 layout)."""
-    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-    labels = [*PERIOD_MONTHS, *PERIOD_YEARS]
-    written = []
-    for layer in manifest["layers"]:
-        if layer["id"] not in ("pm25", "pm25-cb"):
-            continue
-        for label in labels:
-            relative = f"tiles/{layer['id']}_{label}.pmtiles"
-            tiles = {
-                (z, x, y): builder.raster_tile(z, x, y, label, layer["id"])
-                for z in range(builder.RASTER_ZOOMS[0], builder.RASTER_ZOOMS[1] + 1)
-                for x, y in builder.tiles_covering(z)
-            }
-            builder.write_pmtiles(
-                root / relative, tiles,
-                builder._header(TileType.PNG, Compression.NONE, builder.RASTER_ZOOMS),
-                {"name": f"{layer['id']} {label}", "format": "png"},
-            )  # fmt: skip
-            layer["files"][label] = relative
-            written.append(relative)
-    manifest["periods"] = {"month": list(PERIOD_MONTHS), "quarter": list(builder.QUARTERS),
-                           "year": list(PERIOD_YEARS)}  # fmt: skip
-    manifest["files"] += [
-        {"path": r, "bytes": (root / r).stat().st_size,
-         "sha256": hashlib.sha256((root / r).read_bytes()).hexdigest(),
-         "media_type": "application/vnd.pmtiles", "title": r}
-        for r in written
-    ]  # fmt: skip
-    (root / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2),
-                                        encoding="utf-8")  # fmt: skip
+def add_periods(release: builder.FixtureRelease) -> builder.FixtureRelease:
+    """Synthetic grids and raster archives of every month of 2019 and of the year beside the
+    quarters (each the field of 2019Q2: 60 µg/m³ at 34 °N, 110 °E)."""
+    added = dict.fromkeys([*PERIOD_MONTHS, *PERIOD_YEARS], "2019Q2")
+    return builder.add_periods(release, added, "tests/web/conftest.py")
 
 
 @pytest.fixture(scope="session")
@@ -132,8 +101,7 @@ def period_release(tmp_path_factory: pytest.TempPathFactory):
     """The map fixture with month and year archives and statistics (all synthetic)."""
     release = builder.build_release(tmp_path_factory.mktemp("perioddata"), map_layers=True)
     stats_builder.add_statistics(release.root)
-    add_periods(release.root)
-    return release
+    return add_periods(release)
 
 
 @pytest.fixture(scope="session")

@@ -58,7 +58,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(builder, "tile_properties", with_periods)
         release = builder.build_release(tmp_path_factory.mktemp("plantperiods"), map_layers=True)
-    add_periods(release.root)
+    add_periods(release)
     builder.with_operating_periods(release.root)
     with running_server(release.data_dir) as url:
         yield url

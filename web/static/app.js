@@ -106,7 +106,7 @@ function currentView(map) {
   const c = map.getCenter();
   return {
     release: state.release.id,
-    quarters: state.release.quarters,
+    grids: PERIOD_TYPES.flatMap((kind) => state.gridPeriods[kind]),
     quarter: state.quarter,
     period: state.period,
     periodType: state.periodType,

@@ -45,11 +45,17 @@ function shownPeriod(view) {
   return view.period && view.period !== view.quarter ? view.period : null;
 }
 
+/** The query of the plants the map shows: the view's, and a month or year shown as `period`
+ * (it decides which plants operated; `quarter` gives their facts). */
+function shownParams(view) {
+  return withParams(viewParams(view), { period: shownPeriod(view) });
+}
+
 /** Every URL the share dialog offers for `view` (absolute, pinned to the view's release, in
  * the view's language); a month or year shown goes in as `period` (the plants keep `quarter`). */
 export function shareUrls(view, title = "") {
   const origin = location.origin;
-  const base = withParams(viewParams(view), { period: shownPeriod(view) });
+  const base = shownParams(view);
   const layer = { layer: view.colormap, lang: view.lang };
   const hash = new URLSearchParams({
     period: view.period || view.quarter, z: view.zoom.toFixed(2), lon: view.lon.toFixed(4), lat: view.lat.toFixed(4),
@@ -74,12 +80,13 @@ export function shareUrls(view, title = "") {
   };
 }
 
-/** Links of "Download what I see", pinned to the view's release. */
+/** Links of "Download what I see", pinned to the view's release: the plants the map shows
+ * and the PM2.5 grid of the period shown (a month, quarter or year). */
 export function downloadUrls(view) {
-  const base = viewParams(view);
+  const base = shownParams(view);
   const zip = (format) => `/api/extract.zip?${qs(withParams(base, { format }))}`;
   const plants = (ext) => `/api/extract/enterprises.${ext}?${qs(base)}`;
-  const grid = new URLSearchParams({ release: view.release, quarter: view.quarter, bbox: view.bbox.join(",") });
+  const grid = new URLSearchParams({ release: view.release, period: view.period || view.quarter, bbox: view.bbox.join(",") });
   return {
     zip: [["GeoPackage", zip("gpkg")], ["GeoParquet", zip("parquet")], ["CSV", zip("csv")]],
     plants: [["GeoParquet", plants("parquet")], ["GeoPackage", plants("gpkg")], ["CSV", plants("csv")], ["GeoJSON", plants("geojson")]],
@@ -119,12 +126,14 @@ function describeFilters(view) {
 }
 
 function summaryLines(view) {
+  const shown = shownPeriod(view);
   return [
     [t("share.release"), view.release],
-    [t("web.quarter"), formatPeriod(view.quarter)],
+    shown ? [t("web.period"), formatPeriod(shown)] : null,
+    [t(shown ? "share.plant_quarter" : "web.quarter"), formatPeriod(view.quarter)],
     [t("share.area"), t("share.area_value", { bbox: view.bbox.map((v) => formatNumber(v, 2)).join(", ") })],
     [t("share.filters"), describeFilters(view)],
-  ];
+  ].filter(Boolean);
 }
 
 function fillSummary(box, view) {
@@ -239,14 +248,15 @@ export function wireShare({ getView }) {
     fillSummary(dl.summary, view);
     dl.zip.replaceChildren(...urls.zip.map(link));
     dl.plants.replaceChildren(...urls.plants.map(link));
-    const hasGrid = view.quarters.includes(view.quarter);
+    const gridPeriod = view.period || view.quarter;
+    const hasGrid = view.grids.includes(gridPeriod);
     dl.pm25.hidden = !hasGrid;
     dl.pm25.href = urls.pm25;
-    dl.pm25Note.textContent = t(hasGrid ? "download.pm25_note" : "legend.no_grid", { quarter: formatPeriod(view.quarter) });
+    dl.pm25Note.textContent = t(hasGrid ? "download.pm25_note" : "legend.no_grid", { quarter: formatPeriod(gridPeriod) });
     dl.count.textContent = t("download.counting");
     openDialog(download, byId("download-heading"));
     try {
-      const params = withParams(viewParams(view), { limit: 1 });
+      const params = withParams(shownParams(view), { limit: 1 });
       const data = await getJson(`/api/enterprises?${params}`);
       dl.count.textContent = plural("download.count", data.total);
     } catch (error) {
