@@ -258,6 +258,18 @@ def embed(
         bool, typer.Option(help="Only plants cited for violations in the 12 months.")
     ] = False,
     output_up: Annotated[bool, typer.Option(help="Only plants with output up.")] = False,
+    status: Annotated[
+        str | None, typer.Option(help="Only plants of this status (operating, retired, …); "
+                                 "several comma-separated.")
+    ] = None,
+    min_capacity: Annotated[
+        float | None, typer.Option(min=0, help="Only plants of at least this capacity, in the "
+                                   "unit of the --industry's plants (required).")
+    ] = None,
+    coking: Annotated[
+        bool | None, typer.Option(help="Only plants with (--coking) or without (--no-coking) "
+                                  "coke ovens or coke-oven gas (default: both).")
+    ] = None,
     layer: Annotated[str, typer.Option(help="pm25, or colour-blind-safe pm25-cb.")] = "pm25",
     title: Annotated[str | None, typer.Option(help="Title (default: written from data).")] = None,
     mode: Annotated[
@@ -291,7 +303,8 @@ def embed(
         built = build_embed(
             data_dir, release=release, quarter=quarter, bbox=region, province=province,
             industry=industry, q=q, has_violations=True if cited_only else None,
-            output_up=True if output_up else None, layer=layer, title=title,
+            output_up=True if output_up else None, status=status, min_capacity=min_capacity,
+            coking=coking, layer=layer, title=title,
             mode=mode.value, server_url=server_url, period=period, compare=compare, diff=diff,
             lang=parse_lang(lang or os.environ.get("LC_ALL") or os.environ.get("LANG")) or FALLBACK,
         )  # fmt: skip

@@ -1,10 +1,10 @@
 """A map view in words: the title, alt text and counts of what a view of a release shows.
 
 A view is a release, a timeline quarter, the enterprise filters (bbox, industry, province, q,
-has_violations, output_up), a raster layer and optionally a PM2.5 period (a month, quarter or
-year: ``period``; the plants then show the facts of its quarter, a year's last, unless a quarter
-is given). ``describe_view`` reads only the release: the enterprise arrays and per-quarter facts,
-and a bounded window of the period's PM2.5 COG.
+has_violations, output_up, status, min_capacity, coking), a raster layer and optionally a PM2.5
+period (a month, quarter or year: ``period``; the plants then show the facts of its quarter, a
+year's last, unless a quarter is given). ``describe_view`` reads only the release: the enterprise
+arrays and per-quarter facts, and a bounded window of the period's PM2.5 COG.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 from ...i18n import Lang, catalogue, format_date, format_number, format_period, plural, translate
 from ...layers.periods import period_type
-from ..api.routes import enterprise_mask, timeline_position
+from ..api.routes import enterprise_mask, facet, timeline_position
 from ..deps import EnterpriseFilter, parse_bbox
 from ..errors import InvalidParameterError, NotFoundError
 from ..releases.records import PM25_SOURCE, RECORDS_SOURCE
@@ -194,6 +194,29 @@ def industry_name(lang: Lang, industry: str) -> str:
     """``coal_power`` → ``coal power`` / ``燃煤发电``; unknown industries as written."""
     text = catalogue(lang).get(f"describe.industry.{industry or 'other'}")
     return str(text) if isinstance(text, str) else industry.replace("_", " ")
+
+
+def value_name(lang: Lang, kind: str, value: str) -> str:
+    """A value's name in ``lang``: ``status.operating``, ``unit.MW``…, else as written (as
+    ``tValue`` in web/static/i18n.js)."""
+    text = catalogue(lang).get(f"{kind}.{value}")
+    return str(text) if isinstance(text, str) else value.replace("_", " ")
+
+
+def capacity_unit(release: Release, industry: str) -> str:
+    """The capacity unit of ``industry``'s plants (their most frequent, as the facets'); ""."""
+    data = release.enterprises
+    units = [str(data.features[int(i)]["properties"].get("capacity_unit") or "")
+             for i in np.flatnonzero(data.industry == industry)]  # fmt: skip
+    found = facet(np.array(units, dtype=str))
+    return str(found[0]["value"]) if found else ""
+
+
+def _capacity(lang: Lang, release: Release, industry: str, value: float) -> str:
+    """``1,000 MW`` / ``1,000 兆瓦``: in the unit of ``industry``'s plants."""
+    unit = capacity_unit(release, industry)
+    amount = format_number(lang, value, 1 if value % 1 else 0)
+    return f"{amount} {value_name(lang, 'unit', unit) if unit else ''}".strip()
 
 
 def province_name(release: Release, lang: Lang, province: str) -> str:
@@ -377,6 +400,16 @@ def _plants_phrase(lang: Lang, release: Release, n: int, filters: EnterpriseFilt
     if filters.q:
         text = translate(lang, "describe.matching", plants=text, q=filters.q)
     only = []
+    if filters.statuses:
+        names = (value_name(lang, "status", s) for s in filters.statuses)
+        only.append(translate(lang, "describe.only.status",
+                              status=translate(lang, "describe.list_sep").join(names)))
+    if filters.min_capacity is not None and filters.industry:
+        only.append(translate(lang, "describe.only.min_capacity", capacity=_capacity(
+            lang, release, filters.industry, filters.min_capacity)))  # fmt: skip
+    if filters.coking is not None:
+        only.append(translate(lang, "describe.only.coking" if filters.coking
+                              else "describe.only.not_coking"))  # fmt: skip
     if filters.has_violations is not None:
         only.append(translate(lang, "describe.only." + (
             "cited" if filters.has_violations else "not_cited")))  # fmt: skip

@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_type_hints
 from urllib.parse import urlencode
 
 from cachetools import LRUCache
@@ -51,6 +51,7 @@ from ..deps import (
     NAME_PATTERN,
     PERIOD_PATTERN,
     QUARTER_PATTERN,
+    EnterpriseFilter,
     LangDep,
     ReleaseDep,
     parse_bbox,
@@ -194,11 +195,11 @@ def markers_query(release: Release, resolved: ResolvedView, lang: Lang) -> str:
     f = resolved.filters
     params: dict[str, str] = {"release": release.id, "quarter": resolved.quarter,
                               "bbox": _bbox_text(resolved.bbox), "lang": lang}  # fmt: skip
-    for key in ("industry", "province", "q"):
+    for key in ("industry", "province", "q", "status", "min_capacity", "period"):
         value = getattr(f, key)
         if value is not None:
-            params[key] = value
-    for key in ("has_violations", "output_up"):
+            params[key] = str(value)
+    for key in ("has_violations", "output_up", "coking"):
         value = getattr(f, key)
         if value is not None:
             params[key] = "true" if value else "false"
@@ -397,6 +398,9 @@ def embed(
     q: str | None = None,
     has_violations: bool | None = None,
     output_up: bool | None = None,
+    status: str | None = None,
+    min_capacity: float | None = None,
+    coking: bool | None = None,
     layer: str = DEFAULT_LAYER,
     title: str | None = None,
     mode: Mode = "standalone",
@@ -413,6 +417,8 @@ def embed(
         lantian.embed(data_dir="var", province="河北省", period="2019-01")  # a month (or 2019)
         lantian.embed(data_dir="var", province="河北省", compare="2019Q1,2019Q3")  # a swipe
         lantian.embed(data_dir="var", province="河北省", diff="2019Q1,2019Q3")  # B − A
+        lantian.embed(data_dir="var", industry="coal_power", status="operating",
+                      min_capacity=1000, period="2019")  # operating in 2019, ≥ 1,000 MW
     """
     from ..releases.release import load_release
 
@@ -423,7 +429,8 @@ def embed(
             quarter=quarter, bbox=tuple(bbox) if bbox is not None else None,  # type: ignore[arg-type]
             province=province, industry=industry, q=q, has_violations=has_violations,
             output_up=output_up, layer=layer, title=title, compare=parse_pair("compare", compare),
-            diff=parse_pair("diff", diff), period=period,
+            diff=parse_pair("diff", diff), period=period, status=status,
+            min_capacity=min_capacity, coking=coking,
         )  # fmt: skip
         return embed_map(opened, view, mode, server_url, EmbedLimits.from_settings(settings),
                          lang)  # fmt: skip
@@ -434,18 +441,25 @@ def embed(
 # ---- HTTP ------------------------------------------------------------------------------------
 
 
+def search_query(name: str) -> Any:
+    """The ``Query`` (checks and description) of the enterprise search's filter ``name``."""
+    return get_type_hints(EnterpriseFilter, include_extras=True)[name].__metadata__[0]
+
+
 @dataclass
 class EmbedFilter:
-    """Region, period, quarter and filters of an embed (the enterprise search's filters)."""
+    """Region, period, quarter and filters of an embed (the enterprise search's filters); the
+    plants shown are those operating in the ``period``, else in the ``quarter``."""
 
     quarter: Annotated[
-        str | None, Query(pattern=QUARTER_PATTERN, description="Quarter of the plant facts (and "
-                          "the PM2.5 without period). Default: the period's quarter (a year's "
-                          "last), else the latest PM2.5 quarter.")
+        str | None, Query(pattern=QUARTER_PATTERN, description="Quarter of the plant facts (and, "
+                          "without period, of the PM2.5 and the plants operating). Default: the "
+                          "period's quarter (a year's last), else the latest PM2.5 quarter.")
     ] = None
     period: Annotated[
         str | None, Query(pattern=PERIOD_PATTERN, description="The PM2.5 of a month, quarter or "
-                          "year: 2019-01, 2019Q1 or 2019.")
+                          "year: 2019-01, 2019Q1 or 2019; only plants operating in it (a year: "
+                          "in any of its quarters).")
     ] = None
     bbox: Annotated[
         str | None, Query(max_length=100, description="Region: minlon,minlat,maxlon,maxlat.")
@@ -459,13 +473,17 @@ class EmbedFilter:
     q: Annotated[str | None, Query(min_length=1, max_length=100)] = None
     has_violations: Annotated[bool | None, Query(description="Cited plants only.")] = None
     output_up: Annotated[bool | None, Query()] = None
+    status: Annotated[str | None, search_query("status")] = None
+    min_capacity: Annotated[float | None, search_query("min_capacity")] = None
+    coking: Annotated[bool | None, search_query("coking")] = None
 
     def view(self, max_area: float, **extra: Any) -> EmbedView:
         bbox = parse_bbox(self.bbox, max_area)
         return EmbedView(
             quarter=self.quarter, bbox=bbox, province=self.province, industry=self.industry,
             q=self.q, has_violations=self.has_violations, output_up=self.output_up,
-            period=self.period, **extra,
+            period=self.period, status=self.status, min_capacity=self.min_capacity,
+            coking=self.coking, **extra,
         )  # fmt: skip
 
 

@@ -24,14 +24,15 @@ OVERLAY_PAD = 0.5  # the standalone overlay covers the region and half its size 
 
 @dataclass(frozen=True)
 class EmbedView:
-    """What an embed shows: quarter, region (``bbox`` and/or ``province``), filters, layer,
-    and optionally the PM2.5 of one period (``period``: a month, quarter or year) or of two
-    (``compare``: a swipe, ``diff``: the change B − A; ``compare``).
+    """What an embed shows: quarter, region (``bbox`` and/or ``province``), filters (those of
+    the enterprise search), layer, and optionally the PM2.5 of one period (``period``: a month,
+    quarter or year) or of two (``compare``: a swipe, ``diff``: the change B − A; ``compare``).
 
     ``quarter`` (of the plant facts) defaults to the ``period``'s quarter (a month's, a year's
-    last), with two periods to B's quarter, else to the latest PM2.5 quarter; without
-    ``bbox`` the region is the padded extent of the matching plants (of the province when
-    given). ``title`` defaults to the one ``view.describe_view`` writes from the data (as the
+    last), with two periods to B's quarter, else to the latest PM2.5 quarter. The plants are
+    those operating in the ``period`` (a year: in any of its quarters), else in the quarter;
+    without ``bbox`` the region is the padded extent of the matching plants (of the province
+    when given). ``title`` defaults to the one ``view.describe_view`` writes from the data (as the
     PNG preview's), or with two periods to one naming them."""
 
     quarter: str | None = None
@@ -46,6 +47,9 @@ class EmbedView:
     compare: tuple[str, str] | None = None
     diff: tuple[str, str] | None = None
     period: str | None = None
+    status: str | None = None  # comma-separated, as the enterprise search's
+    min_capacity: float | None = None  # in the unit of the plants of ``industry`` (required)
+    coking: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -154,9 +158,11 @@ def resolve_view(release: Release, view: EmbedView, limits: EmbedLimits) -> Reso
     timeline_position(release, quarter)  # 422 when the quarter is not in the timeline
     has_grid = shows_grid(release, layer, quarter, view.period)
     province = resolve_province(release, view.province) if view.province else None
+    # the period shown (one: compare/diff take none) decides which plants operated
     filters = EnterpriseFilter(
         industry=view.industry, province=province, q=view.q, quarter=quarter,
-        has_violations=view.has_violations, output_up=view.output_up,
+        has_violations=view.has_violations, output_up=view.output_up, status=view.status,
+        min_capacity=view.min_capacity, coking=view.coking, period=view.period,
     )  # fmt: skip
     mask = enterprise_mask(release, filters, limits.max_bbox_area)
     if view.bbox is not None:

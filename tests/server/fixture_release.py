@@ -11,6 +11,7 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -942,3 +943,10 @@ def add_periods(release: FixtureRelease, added: Mapping[str, str], made_for: str
     release.manifest.clear()
     release.manifest.update(manifest)
     return release
+
+
+def embed_config(page: str) -> dict[str, Any]:
+    """The JSON config handed to an embed page's script (the last argument of its IIFE)."""
+    match = re.search(r"\}\)\(map_[0-9a-f]+, (\{.*\})\);\s*$", page, re.MULTILINE)
+    assert match, "embed config not found"
+    return dict(json.loads(match.group(1)))

@@ -12,6 +12,7 @@ from typing import Any
 import lantian_fixture_release as builder  # registered by tests/conftest.py
 import pytest
 from fastapi.testclient import TestClient
+from lantian_fixture_release import embed_config  # registered by tests/conftest.py
 from typer.testing import CliRunner
 
 from lantian.cli import app as cli_app
@@ -44,13 +45,6 @@ def release(fixture_release) -> Iterator[Release]:
     opened.close()
 
 
-def _config(page: str) -> dict[str, Any]:
-    """The JSON config handed to the embed's script (the last argument of its IIFE)."""
-    match = re.search(r"\}\)\(map_[0-9a-f]+, (\{.*\})\);\s*$", page, re.MULTILINE)
-    assert match, "embed config not found"
-    return json.loads(match.group(1))
-
-
 def test_script_json_cannot_close_the_script() -> None:
     text = script_json({"a": EVIL})
     assert "<" not in text and ">" not in text and "&" not in text
@@ -61,7 +55,7 @@ def test_script_json_cannot_close_the_script() -> None:
 def test_standalone_has_legend_title_attribution_and_markers(release: Release) -> None:
     built = embed_map(release, EmbedView(quarter="2019Q1", province="河北省"), "standalone")
     page = built.html
-    config = _config(page)
+    config = embed_config(page)
     # The legend is the release's colour scale: same classes, colours and labels (as titles,
     # each class shown by its lower bound on one horizontal scale).
     classes = release.colormaps["pm25"]["classes"]
@@ -114,7 +108,7 @@ def test_linked_references_only_the_server(release: Release) -> None:
     assert urls and all(u.startswith(SERVER) for u in urls), urls
     assert f"{SERVER}/static/vendor/leaflet/leaflet.js" in page
     assert f"{SERVER}/static/vendor/maplibre-gl-leaflet/leaflet-maplibre-gl.js" in page
-    config = _config(page)
+    config = embed_config(page)
     # MapLibre draws the release's basemap and PM2.5, both pinned to the release.
     sources = config["style"]["sources"]
     assert sources["pm25"]["tiles"] == [
@@ -145,7 +139,7 @@ def test_record_text_and_title_are_escaped(release: Release) -> None:
     assert "\u2028" not in page.split("<body>", 1)[1]
     assert f"<title>{html.escape(EVIL)}</title>" in page
     assert built.alt and html.escape(built.alt) in page  # the alt text is still the data's
-    config = _config(page)
+    config = embed_config(page)
     assert html.escape(EVIL) in config["titleHtml"]
     marker = next(m for m in config["markers"] if m[4] == EVIL)
     assert f"<h3>{html.escape(EVIL)}</h3>" in marker[5]
@@ -153,7 +147,7 @@ def test_record_text_and_title_are_escaped(release: Release) -> None:
     taiyuan = next(m for m in config["markers"] if m[4] == "Taiyuan Coking & Co")
     assert "<img" not in taiyuan[5] and "&lt;img src=x onerror=" in taiyuan[5]
     assert "太原焦化&lt;script&gt;" in taiyuan[5] and "Taiyuan Coking &amp; Co" in taiyuan[5]
-    zh = _config(embed_map(evil, EmbedView(quarter="2019Q1", bbox=(110, 34, 122, 43)),
+    zh = embed_config(embed_map(evil, EmbedView(quarter="2019Q1", bbox=(110, 34, 122, 43)),
                            lang="zh").html)  # fmt: skip
     taiyuan = next(m for m in zh["markers"] if m[4] == "太原焦化<script>")
     assert "<h3>太原焦化&lt;script&gt;</h3>" in taiyuan[5]
@@ -197,12 +191,12 @@ def test_provinces_resolve(release: Release) -> None:
 
 def test_no_grid_quarter_shows_plants_only(release: Release) -> None:
     built = embed_map(release, EmbedView(quarter="2018Q4"))
-    config = _config(built.html)
+    config = embed_config(built.html)
     assert "No PM2.5 grid for 2018 Q4" in config["legendHtml"]
     assert built.title == "Plants, 2018 Q4: 6 plants, 1 cited for violations (synthetic data)"
     assert "There is no PM2.5 grid for 2018 Q4" in built.alt
     assert not re.search(r'L\.imageOverlay\(\s*"data:', built.html)
-    linked = _config(embed_map(release, EmbedView(quarter="2018Q4"), "linked", SERVER).html)
+    linked = embed_config(embed_map(release, EmbedView(quarter="2018Q4"), "linked", SERVER).html)
     assert "pm25" not in linked["style"]["sources"] and "pm25Tiles" not in linked
 
 
@@ -245,7 +239,7 @@ def test_embed_endpoint_linked(client: TestClient, fixture_release) -> None:
     base = str(client.base_url)
     assert f"{base}/static/vendor/leaflet/leaflet.js" in page
     assert f"?release={fixture_release.id}" in page
-    config = _config(page)
+    config = embed_config(page)
     markers = client.get(config["markersUrl"].removeprefix(base))
     assert markers.status_code == 200
     assert markers.headers["access-control-allow-origin"] == "*"
@@ -271,7 +265,7 @@ def test_embed_endpoint_standalone_download(client: TestClient, fixture_release)
     assert "immutable" in response.headers["cache-control"] or "max-age" in (
         response.headers["cache-control"]
     )
-    config = _config(response.text)
+    config = embed_config(response.text)
     assert {m[4] for m in config["markers"]} == {"Shougang Jingtang Iron and Steel",
                                                  "Taiyuan Coking & Co"}  # fmt: skip
     assert not ASSET_URL.search(response.text)
@@ -304,7 +298,7 @@ def test_cli_embed(fixture_release, tmp_path: Path) -> None:
          "--province", "河北省", "--cited-only", "--layer", "pm25-cb", "-o", str(out)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    config = _config(out.read_text(encoding="utf-8"))
+    config = embed_config(out.read_text(encoding="utf-8"))
     assert [m[4] for m in config["markers"]] == ["Shougang Jingtang Iron and Steel"]
     assert "colour-blind" in config["legendHtml"] and config["lang"] == "en"
     zh = runner.invoke(
@@ -315,8 +309,8 @@ def test_cli_embed(fixture_release, tmp_path: Path) -> None:
     assert zh.exit_code == 0, zh.output
     page = out.read_text(encoding="utf-8")
     assert '<html lang="zh-CN">' in page and "河北省的1家企业" in zh.output
-    assert [m[4] for m in _config(page)["markers"]] == ["首钢京唐钢铁"]
-    assert "图例" in _config(page)["legendHtml"]
+    assert [m[4] for m in embed_config(page)["markers"]] == ["首钢京唐钢铁"]
+    assert "图例" in embed_config(page)["legendHtml"]
     bad = runner.invoke(cli_app, ["embed", "--lang", "fr", "-o", str(out)])
     assert bad.exit_code != 0 and "--lang" in bad.output
 
@@ -367,8 +361,8 @@ def test_standalone_page_is_built_once(fresh_client: TestClient, builds: list[st
     other = fresh_client.get("/embed", params={**STANDALONE, "has_violations": "true"})
     assert other.status_code == 200 and builds == ["standalone", "standalone"]
     assert other.headers["etag"] != first.headers["etag"] and other.content != first.content
-    assert {m[4] for m in _config(other.text)["markers"]} == {"Shougang Jingtang Iron and Steel",
-                                                              "Taiyuan Coking & Co"}  # fmt: skip
+    names = {m[4] for m in embed_config(other.text)["markers"]}
+    assert names == {"Shougang Jingtang Iron and Steel", "Taiyuan Coking & Co"}
 
 
 def test_linked_page_depends_on_the_server_url(
@@ -446,4 +440,4 @@ def test_pages_larger_than_the_cache_are_served_uncached(
     assert len(first.content) > 1_000 and builds == ["linked", "linked"]
     assert again.headers["etag"] == first.headers["etag"]
     assert again.content != first.content  # built anew: folium's element names are random
-    assert _config(again.text) == _config(first.text)
+    assert embed_config(again.text) == embed_config(first.text)

@@ -7,15 +7,14 @@ from __future__ import annotations
 import base64
 import dataclasses
 import io
-import json
 import re
 from collections.abc import Iterator
 from types import MappingProxyType
-from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from lantian_fixture_release import embed_config  # registered by tests/conftest.py
 from PIL import Image
 
 from lantian.i18n import translate
@@ -43,12 +42,6 @@ def release(fixture_release) -> Iterator[Release]:
     opened.close()
 
 
-def _config(page: str) -> dict[str, Any]:
-    match = re.search(r"\}\)\(map_[0-9a-f]+, (\{.*\})\);\s*$", page, re.MULTILINE)
-    assert match, "embed config not found"
-    return dict(json.loads(match.group(1)))
-
-
 def _colours(uri: str) -> set[tuple[int, int, int, int]]:
     raw = base64.b64decode(uri.split(",", 1)[1])
     rgba = np.asarray(Image.open(io.BytesIO(raw)).convert("RGBA")).reshape(-1, 4)
@@ -61,7 +54,7 @@ def test_standalone_compare_swipes_between_two_inline_overlays(release: Release)
     assert not ASSET_URL.search(page)  # every byte inline: it opens offline
     assert "L.Control.SideBySide" in page and "leaflet-sbs-range" in page
     assert "images/range-icon.png" not in page  # the thumb's icon inlined too
-    config = _config(page)
+    config = embed_config(page)
     compare = config["compare"]
     overlays = compare["overlays"]
     assert len(overlays) == 2 and all(o[0].startswith("data:image/png;base64,") for o in overlays)
@@ -86,7 +79,7 @@ def test_linked_compare_draws_each_period_from_the_server(release: Release) -> N
     assert f"{SERVER}/static/vendor/leaflet-side-by-side/leaflet-side-by-side.js" in page
     assert f"{SERVER}/static/vendor/leaflet-side-by-side/leaflet-side-by-side.css" in page
     assert "cdn" not in page.lower()
-    config = _config(page)
+    config = embed_config(page)
     styles = config["compare"]["styles"]
     urls = [s["sources"]["pm25"]["tiles"][0] for s in styles]
     assert urls == [f"{SERVER}/tiles/pm25/{p}/{{z}}/{{x}}/{{y}}.png?release={release.id}"
@@ -101,7 +94,7 @@ def test_linked_compare_draws_each_period_from_the_server(release: Release) -> N
 def test_diff_linked_uses_the_difference_tiles_and_its_legend(release: Release) -> None:
     built = embed_map(release, EmbedView(bbox=HEBEI, diff=("2019Q1", "2019Q2")), "linked",
                       SERVER)  # fmt: skip
-    config = _config(built.html)
+    config = embed_config(built.html)
     assert "compare" not in config and "leaflet-side-by-side.js" not in built.html
     url = (f"{SERVER}/tiles/pm25-diff/2019Q1/2019Q2/{{z}}/{{x}}/{{y}}.png"
            f"?release={release.id}")  # fmt: skip
@@ -130,7 +123,7 @@ def test_diff_standalone_overlay_is_b_minus_a_classed(release: Release) -> None:
     first = get_colormap("pm25-diff").classes[0].rgba
     drawn = {c for uri in overlays for c in _colours(uri) if c[3]}
     assert drawn == {first}
-    assert translate("zh", "compare.legend_nodata") in _config(page)["legendHtml"]
+    assert translate("zh", "compare.legend_nodata") in embed_config(page)["legendHtml"]
     assert built.title == "2019年第一季度至2019年第二季度PM2.5变化"
 
 

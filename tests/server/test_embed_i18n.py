@@ -4,16 +4,15 @@ place names: the ``lang`` parameter, its default from ``Accept-Language``, the m
 from __future__ import annotations
 
 import io
-import json
 import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from lantian_fixture_release import embed_config  # registered by tests/conftest.py
 from PIL import Image
 from shapely import union_all
 from shapely.geometry import Point
@@ -43,12 +42,6 @@ def release(map_release) -> Iterator[Release]:
     opened = open_release(map_release.root)
     yield opened
     opened.close()
-
-
-def _config(page: str) -> dict[str, Any]:
-    match = re.search(r"\}\)\(map_[0-9a-f]+, (\{.*\})\);\s*$", page, re.MULTILINE)
-    assert match, "embed config not found"
-    return dict(json.loads(match.group(1)))
 
 
 # ---- the catalogues --------------------------------------------------------------------------
@@ -135,7 +128,7 @@ def test_embed_pages_follow_lang(client: TestClient) -> None:
     assert zh.headers["etag"] == browser.headers["etag"] != en.headers["etag"]
     assert browser.headers["vary"] == "Accept-Language" and "vary" not in zh.headers
     page = zh.text
-    config = _config(page)
+    config = embed_config(page)
     assert '<html lang="zh-CN">' in page and config["lang"] == "zh"
     assert "<title>2019年第一季度PM2.5与企业：河北省的2家企业" in page
     assert "数据：2019年第一季度（1–3月）" in config["titleHtml"]
@@ -146,7 +139,7 @@ def test_embed_pages_follow_lang(client: TestClient) -> None:
     assert "截至2019年第一季度的12个月内3条" in popup and "钢铁，产能 9,700 ttpa" in popup
     assert "最新发现（2019年2月1日）" in popup and "河北省唐山市" in popup
     assert "Shougang Jingtang Iron and Steel" in popup  # the name in the other language
-    linked = _config(client.get("/embed", params={"province": "河北省", "lang": "zh"}).text)
+    linked = embed_config(client.get("/embed", params={"province": "河北省", "lang": "zh"}).text)
     assert "lang=zh" in linked["markersUrl"] and linked["texts"]["loading"] == "正在加载企业…"
 
 
@@ -182,7 +175,7 @@ def test_standalone_embeds_carry_the_basemap_in_the_language(release: Release) -
     cases: tuple[tuple[Lang, str, str], ...] = (("zh", "石家庄", "河北"),
                                                 ("en", "Shijiazhuang", "Hebei"))
     for lang, shijiazhuang, hebei in cases:
-        base = _config(embed_map(release, view, lang=lang).html)["basemap"]
+        base = embed_config(embed_map(release, view, lang=lang).html)["basemap"]
         places = {p[0]: p for p in base["places"]}
         assert places[shijiazhuang][1:4] == ["city", 1, 4.0]
         assert places[hebei][1:4] == ["province", 0, 3.0]

@@ -8,7 +8,6 @@ test_diff_tiles.py): 2019-01 and 2019 hold the field of 2019Q2 (60 µg/m³ at 34
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import lantian_fixture_release as builder  # registered by tests/conftest.py
 import pytest
 from fastapi.testclient import TestClient
+from lantian_fixture_release import embed_config  # registered by tests/conftest.py
 from typer.testing import CliRunner
 
 from lantian.cli import app as cli_app
@@ -54,18 +54,12 @@ def client(period_release: Any) -> Iterator[TestClient]:
         yield test_client
 
 
-def _config(page: str) -> dict[str, Any]:
-    match = re.search(r"\}\)\(map_[0-9a-f]+, (\{.*\})\);\s*$", page, re.MULTILINE)
-    assert match, "embed config not found"
-    return dict(json.loads(match.group(1)))
-
-
 # ---- the builder -----------------------------------------------------------------------------
 
 
 def test_linked_month_embed_draws_the_months_tiles_and_names_it(release: Release) -> None:
     built = embed_map(release, EmbedView(bbox=HEBEI, period="2019-01"), "linked", SERVER)
-    config = _config(built.html)
+    config = embed_config(built.html)
     url = f"{SERVER}/tiles/pm25/2019-01/{{z}}/{{x}}/{{y}}.png?release={release.id}"
     assert config["pm25Tiles"]["url"] == url
     assert config["style"]["sources"]["pm25"]["tiles"] == [url]
@@ -107,7 +101,7 @@ def test_standalone_month_overlay_is_the_months_grid(release: Release) -> None:
 
 def test_a_year_in_chinese(release: Release) -> None:
     built = embed_map(release, EmbedView(bbox=HEBEI, period="2019"), "linked", SERVER, lang="zh")
-    config = _config(built.html)
+    config = embed_config(built.html)
     assert "/tiles/pm25/2019/{z}/{x}/{y}.png" in config["pm25Tiles"]["url"]
     assert "2019年" in built.title and "2019年PM2.5年均值地图" in built.alt
     assert "2019年PM2.5（µg/m³）" in config["legendHtml"]
@@ -132,7 +126,7 @@ def test_embed_endpoint_takes_a_period(client: TestClient, period_release: Any) 
     pinned = {"release": period_release.id, "bbox": BBOX, "lang": "en"}
     page = client.get("/embed", params={**pinned, "period": "2019-01"})
     assert page.status_code == 200, page.text
-    config = _config(page.text)
+    config = embed_config(page.text)
     base = str(client.base_url)
     tiles = config["pm25Tiles"]["url"]
     assert f"{base}/tiles/pm25/2019-01/" in tiles
@@ -207,14 +201,14 @@ def test_cli_embed_period_compare_and_diff(period_release: Any, tmp_path: Path) 
     assert "January 2019" in result.output
     page = out.read_text(encoding="utf-8")
     assert len(OVERLAY.findall(page)) == 1 and "/tiles/" not in page  # standalone
-    config = _config(page)
+    config = embed_config(page)
     assert "January 2019" in config["titleHtml"] and config["markers"]
 
     swipe = runner.invoke(cli_app, [*data, "--compare", "2019Q1,2019Q2", "--lang", "zh",
                                     "-o", str(tmp_path / "swipe.html")])  # fmt: skip
     assert swipe.exit_code == 0, swipe.output
     assert "2019年第一季度与2019年第二季度" in swipe.output
-    assert "compare" in _config((tmp_path / "swipe.html").read_text(encoding="utf-8"))
+    assert "compare" in embed_config((tmp_path / "swipe.html").read_text(encoding="utf-8"))
     change = runner.invoke(cli_app, [*data, "--diff", "2019-01,2019-04",
                                      "-o", str(tmp_path / "diff.html")])  # fmt: skip
     assert change.exit_code == 0, change.output
