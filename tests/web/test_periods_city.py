@@ -19,7 +19,9 @@ SHIJIAZHUANG = (114.0, 37.7)  # inside its polygon, away from its station and la
 SHOUGANG = "gem:P100000120001"
 
 
-def _open(browser: Browser, url: str, **options: Any) -> tuple[Page, dict[str, list[Any]]]:
+def _open(
+    browser: Browser, url: str, ready: str = "#legend .item", **options: Any
+) -> tuple[Page, dict[str, list[Any]]]:
     seen: dict[str, list[Any]] = {"errors": [], "responses": []}
     page = browser.new_page(**({"viewport": {"width": 1280, "height": 800}} | options))
     page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
@@ -27,7 +29,7 @@ def _open(browser: Browser, url: str, **options: Any) -> tuple[Page, dict[str, l
     page.on("response", lambda r: seen["responses"].append((r.url, r.status)))
     page.goto(url, wait_until="load")
     page.wait_for_function(READY, timeout=20_000)
-    page.wait_for_selector("#legend .item")
+    page.wait_for_selector(ready)
     return page, seen
 
 
@@ -263,3 +265,64 @@ def test_rankings_in_chinese(browser: Browser, period_server: str) -> None:
     assert page.evaluate("document.activeElement.id") == "rank-open"  # focus back on the opener
     assert seen["errors"] == []
     page.close()
+
+
+def test_a_phone_shows_the_period_and_scale_over_the_map(
+    browser: Browser, period_server: str
+) -> None:
+    """The panel (with the legend and the slider) is folded on a phone: a key on the map names
+    the period shown over the scale's classes, follows the slider and the language, and hides
+    while the panel is open."""
+    page, seen = _open(browser, f"{period_server}/#period=2019-01&z=5&lon=116&lat=38.5",
+                       viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                       ready="#map-key-scale span")  # fmt: skip
+    key = page.locator("#map-key")
+    assert key.is_visible()
+    assert page.locator("#map-key-title").inner_text() == "PM2.5, January 2019 (µg/m³)"
+    scale = page.request.get(f"{period_server}/api/colormaps/pm25").json()
+    steps = page.locator("#map-key-scale span")
+    assert steps.all_inner_texts() == [f"{c['lower']:g}" for c in scale["classes"]]
+    colours = steps.evaluate_all("spans => spans.map(s => getComputedStyle(s).borderTopColor)")
+    assert colours == [
+        "rgb({}, {}, {})".format(*(int(c["color"][i:i + 2], 16) for i in (1, 3, 5)))
+        for c in scale["classes"]
+    ]
+    page.locator("#panel-toggle").click()
+    assert not key.is_visible()  # the panel holds the full legend
+    page.locator("label:has(input[value='quarter'])").click()
+    page.locator("#panel-toggle").click()
+    assert key.is_visible()
+    assert page.locator("#map-key-title").inner_text() == "PM2.5, 2019 Q1 (µg/m³)"
+    page.locator("#lang-toggle").click()
+    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    assert page.locator("#map-key-title").inner_text() == "2019年第一季度 PM2.5（µg/m³）"
+    page.locator("#panel-toggle").click()
+    page.locator("#toggle-pm25").uncheck()  # no PM2.5 drawn: no scale for it
+    page.locator("#panel-toggle").click()
+    assert key.is_visible() and not page.locator("#map-key-scale").is_visible()
+    page.close()
+    desktop, _ = _open(browser, f"{period_server}/#period=2019-01")
+    assert not desktop.locator("#map-key").is_visible()  # the legend is in the open panel
+    desktop.close()
+    assert seen["errors"] == []
+
+
+def test_download_what_i_see_of_a_month_gives_the_months_grid_and_plants(
+    month_page, period_server: str
+) -> None:
+    page, seen = month_page
+    page.locator("#download-open").click()
+    page.wait_for_function("document.querySelector('#download-dialog').open")
+    grid = page.locator("#download-pm25")
+    assert grid.is_visible()
+    query = parse_qs(urlsplit(grid.get_attribute("href") or "").query)
+    assert query["period"] == ["2019-01"] and "quarter" not in query
+    assert "January 2019" in page.locator("#download-pm25-note").inner_text()
+    zip_url = page.locator("#download-zip a").first.get_attribute("href") or ""
+    zip_query = parse_qs(urlsplit(zip_url).query)
+    assert zip_query["period"] == ["2019-01"] and zip_query["quarter"] == ["2019Q1"]
+    response = page.request.get(f"{period_server}{grid.get_attribute('href')}")
+    assert response.ok and 'pm25-2019-01.tif"' in response.headers["content-disposition"]
+    summary = page.locator("#download-summary").inner_text()
+    assert "January 2019" in summary and "2019 Q1" in summary  # the period and the facts' quarter
+    assert seen["errors"] == []

@@ -41,7 +41,7 @@ const state = {
   plant: null,
   card: null,
   panel: null,
-  classes: null, // the PM2.5 scale's classes, shared by the raster's legend and the stations
+  scale: null, // the PM2.5 colour scale shown (classes, units): the legend's, the stations', the key's
   note: null, // what the release note says: {latest} once known
   credits: null, // the attribution control, replaced when the language changes
 };
@@ -168,6 +168,23 @@ function showGridNote() {
   note.hidden = Boolean(url);
   note.textContent = url ? "" : t("legend.no_grid", { quarter: formatPeriod(state.period) });
   byId("legend").classList.toggle("no-grid", !url);
+  showMapKey();
+}
+
+/** The phone's key to the map: the period shown, over the PM2.5 scale's lower bounds. */
+function showMapKey() {
+  const hasGrid = Boolean(rasterUrl());
+  const period = formatPeriod(state.period);
+  byId("map-key-title").textContent = hasGrid
+    ? t("mapkey.title", { period, units: (state.scale && state.scale.units) || "" })
+    : t("legend.no_grid", { quarter: period });
+  const strip = byId("map-key-scale");
+  strip.hidden = !hasGrid || !state.scale || !byId("toggle-pm25").checked;
+  strip.replaceChildren(...(state.scale ? state.scale.classes : []).map((cls) => {
+    const step = el("span", { text: formatNumber(cls.lower) });
+    step.style.borderTopColor = cls.color;
+    return step;
+  }));
 }
 
 function setRaster(map) {
@@ -216,7 +233,8 @@ async function drawLegend(map) {
       swatch.style.background = cls.color;
       box.append(el("div", { className: "item", "data-class": String(cls.index) }, [swatch, el("span", { text: classLabel(cls) })]));
     }
-    state.classes = scale.classes;
+    state.scale = scale;
+    showMapKey();
     restyleStations(map);
   } catch (error) {
     scales.delete(name);
@@ -255,7 +273,7 @@ function shownStationPeriod() {
 }
 
 function restyleStations(map) {
-  styleStations(map, shownStationPeriod(), state.classes);
+  styleStations(map, shownStationPeriod(), state.scale && state.scale.classes);
 }
 
 function restylePlants(map) {
@@ -640,7 +658,10 @@ function wireLayerToggles(map) {
     writeHash(map);
   });
   const toggles = {
-    "toggle-pm25": (on) => setVisible(map, [PM25_LAYER], on),
+    "toggle-pm25": (on) => {
+      setVisible(map, [PM25_LAYER], on);
+      showMapKey();
+    },
     "toggle-boundaries": (on) => showBasemap(map, on),
     "toggle-stations": (on) => {
       setVisible(map, STATION_LAYERS, on);
