@@ -251,13 +251,20 @@ def _sample(
     return out
 
 
+def quiet_affine() -> None:
+    """rio-tiler 9 still multiplies Affine objects with `*`, which affine 3 flags on every call.
+    Ignored for good rather than within ``warnings.catch_warnings``: that saves and restores
+    the process's filters, so reads at once in several threads (tiles, embeds, previews) would
+    undo each other's (and a test's ``error`` filter would then fail the read)."""
+    warnings.filterwarnings("ignore", "Use `@` matmul", PendingDeprecationWarning)
+
+
 def render_tile_cog(
     path: Path, z: int, x: int, y: int, colormap: Colormap, *, band: int = 1
 ) -> bytes | None:
     """One tile rendered on demand with rio-tiler from a COG; None when it holds no data."""
-    with Reader(str(path)) as src, warnings.catch_warnings():
-        # rio-tiler 9 still multiplies Affine by tuples with `*`; affine 3 flags that.
-        warnings.filterwarnings("ignore", "Use `@` matmul", PendingDeprecationWarning)
+    quiet_affine()
+    with Reader(str(path)) as src:
         native = native_zoom(abs(src.dataset.res[0]))
         method = "average" if z < native else "nearest"
         try:

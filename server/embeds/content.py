@@ -8,7 +8,6 @@ import html
 import io
 import math
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -20,6 +19,7 @@ import numpy as np
 from ...i18n import Lang, catalogue, format_date, format_number, format_period, place_name, plural
 from ...i18n import translate as _
 from ...tiles.colormaps import class_rgba
+from ...tiles.raster import quiet_affine
 from ..api.regions import number
 from ..api.routes import timeline_position
 from ..exports import citation
@@ -202,9 +202,8 @@ def read_overlay(path: Path, frame: OverlayFrame) -> np.ndarray:
     from rio_tiler.constants import WEB_MERCATOR_CRS, WGS84_CRS
     from rio_tiler.io import Reader
 
-    with Reader(str(path)) as cog, warnings.catch_warnings():
-        # rio-tiler still multiplies Affine by tuples with `*`; affine 3 flags that.
-        warnings.filterwarnings("ignore", "Use `@` matmul", PendingDeprecationWarning)
+    quiet_affine()
+    with Reader(str(path)) as cog:
         data = cog.part(
             frame.bounds, dst_crs=WEB_MERCATOR_CRS, bounds_crs=WGS84_CRS, indexes=1,
             width=frame.width, height=frame.height, resampling_method="nearest",

@@ -13,7 +13,6 @@ import hashlib
 import json
 import math
 import threading
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from io import BytesIO
@@ -30,6 +29,7 @@ from ...i18n import format_period
 from ...i18n import translate as _
 from ...settings import Settings
 from ...tiles.colormaps import class_rgba
+from ...tiles.raster import quiet_affine
 from ..api.routes import enterprise_mask
 from ..deps import (
     NAME_PATTERN,
@@ -130,9 +130,8 @@ def draw_raster(image: Image.Image, frame: Frame, path: Path, classes: Sequence[
 
     width, height = max(1, frame.width // SCALE), max(1, frame.height // SCALE)
     try:
-        with Reader(str(path)) as cog, warnings.catch_warnings():
-            # rio-tiler 9 still multiplies Affine by tuples with `*`; affine 3 flags that.
-            warnings.filterwarnings("ignore", "Use `@` matmul", PendingDeprecationWarning)
+        quiet_affine()
+        with Reader(str(path)) as cog:
             data = cog.part(
                 frame.bounds, dst_crs=WEB_MERCATOR_CRS, bounds_crs=WGS84_CRS, indexes=1,
                 width=width, height=height, resampling_method="nearest",

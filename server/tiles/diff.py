@@ -24,7 +24,6 @@ pinned release's tiles never change.
 from __future__ import annotations
 
 import threading
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -37,7 +36,7 @@ from fastapi import Path as PathParam
 from ...layers.periods import period_type
 from ...settings import Settings
 from ...tiles.colormaps import NODATA_CLASS, PM25_DIFF, Colormap
-from ...tiles.raster import TILE_SIZE, encode_png, native_zoom
+from ...tiles.raster import TILE_SIZE, encode_png, native_zoom, quiet_affine
 from ..deps import PERIOD_PATTERN, ReleaseDep, TileParams, pinned_query
 from ..errors import ERROR_RESPONSES, InvalidParameterError, NotFoundError
 from ..releases.release import LayerInfo, Release
@@ -100,20 +99,12 @@ def source_layer(release: Release) -> LayerInfo:
     return layer
 
 
-def _quiet_affine() -> None:
-    """rio-tiler 9 still multiplies Affine objects with `*`, which affine 3 flags on every call.
-    Ignored for good rather than within ``warnings.catch_warnings``: that saves and restores
-    the process's filters, so tiles rendered at once in several threads would undo each
-    other's (and a test's ``error`` filter would then fail the render)."""
-    warnings.filterwarnings("ignore", "Use `@` matmul", PendingDeprecationWarning)
-
-
 def _read(path: Path, z: int, x: int, y: int) -> np.ndarray:
     """Band 1 of the COG on tile z/x/y (NaN where it has no data or does not reach)."""
     from rio_tiler.errors import TileOutsideBounds
     from rio_tiler.io import Reader
 
-    _quiet_affine()
+    quiet_affine()
     with Reader(str(path)) as src:
         method = "average" if z < native_zoom(abs(src.dataset.res[0])) else "nearest"
         try:
