@@ -403,7 +403,7 @@ def _plants_phrase(lang: Lang, release: Release, n: int, filters: EnterpriseFilt
     if filters.statuses:
         names = (value_name(lang, "status", s) for s in filters.statuses)
         only.append(translate(lang, "describe.only.status",
-                              status=translate(lang, "describe.list_sep").join(names)))
+                              status=translate(lang, "describe.or").join(names)))
     if filters.min_capacity is not None and filters.industry:
         only.append(translate(lang, "describe.only.min_capacity", capacity=_capacity(
             lang, release, filters.industry, filters.min_capacity)))  # fmt: skip

@@ -137,10 +137,10 @@ def test_describe_names_the_filters(client: TestClient) -> None:
     params = {"status": "operating,construction", "coking": "true", "period": "2019"}
     en = client.get("/api/embed/describe", params={**params, "lang": "en"}).json()
     assert en["counts"]["plants"] == len(searched(client, {**params, **Q2})) == 1  # Shougang
-    assert ("(only those with status operating, under construction and with coke ovens or "
+    assert ("(only those with status operating or under construction and with coke ovens or "
             "coke-oven gas)") in en["alt"]  # fmt: skip
     zh = client.get("/api/embed/describe", params={**params, "lang": "zh"}).json()
-    assert "（仅限状态为运行、在建且有焦炉或使用焦炉煤气的企业）" in zh["alt"]
+    assert "（仅限状态为运行或在建且有焦炉或使用焦炉煤气的企业）" in zh["alt"]
     capacity = {"industry": "coal_power", "min_capacity": "800", "coking": "false", "lang": "zh"}
     coal = client.get("/api/embed/describe", params=capacity).json()
     assert "（仅限产能不低于800 兆瓦且无焦炉且不使用焦炉煤气的企业）" in coal["alt"]
