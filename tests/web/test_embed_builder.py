@@ -175,7 +175,7 @@ def test_download_links_carry_the_view(browser: Browser, two_releases: str) -> N
     for url in zips + plants:
         _assert_view(_query(url), view, NEW)
     grid = page.locator("#download-pm25").get_attribute("href") or ""
-    assert _query(grid)["quarter"] == ["2019Q2"] and _query(grid)["release"] == [NEW]
+    assert _query(grid)["period"] == ["2019Q2"] and _query(grid)["release"] == [NEW]
     assert _query(grid)["bbox"] == _query(zips[0])["bbox"]
     response = httpx.get(plants[2], timeout=30)
     assert response.status_code == 200, response.text
