@@ -391,14 +391,9 @@ def plants_count(lang: Lang, n: int, industry: str | None, zero: bool = False) -
         lang, "describe.plants", n)
 
 
-def _plants_phrase(lang: Lang, release: Release, n: int, filters: EnterpriseFilter,
-                   industries: Mapping[str, int]) -> str:  # fmt: skip
-    text = plants_count(lang, n, filters.industry, zero=True)
-    if filters.province:
-        text = translate(lang, "describe.in_province", plants=text,
-                         province=province_name(release, lang, filters.province))  # fmt: skip
-    if filters.q:
-        text = translate(lang, "describe.matching", plants=text, q=filters.q)
+def _only(lang: Lang, release: Release, filters: EnterpriseFilter, plants: str) -> str:
+    """``plants (only those with status operating and cited for violations)``: the filters
+    beyond industry, region and name, as conditions; ``plants`` alone without any."""
     only = []
     if filters.statuses:
         names = (value_name(lang, "status", s) for s in filters.statuses)
@@ -415,9 +410,22 @@ def _plants_phrase(lang: Lang, release: Release, n: int, filters: EnterpriseFilt
             "cited" if filters.has_violations else "not_cited")))  # fmt: skip
     if filters.output_up is not None:
         only.append(translate(lang, "describe.only." + ("up" if filters.output_up else "not_up")))
-    if only and n:
-        text = translate(lang, "describe.only", plants=text,
-                         conditions=translate(lang, "describe.and").join(only))  # fmt: skip
+    if not only:
+        return plants
+    return translate(lang, "describe.only", plants=plants,
+                     conditions=translate(lang, "describe.and").join(only))
+
+
+def _plants_phrase(lang: Lang, release: Release, n: int, filters: EnterpriseFilter,
+                   industries: Mapping[str, int]) -> str:  # fmt: skip
+    text = plants_count(lang, n, filters.industry, zero=True)
+    if filters.province:
+        text = translate(lang, "describe.in_province", plants=text,
+                         province=province_name(release, lang, filters.province))  # fmt: skip
+    if filters.q:
+        text = translate(lang, "describe.matching", plants=text, q=filters.q)
+    if n:
+        text = _only(lang, release, filters, text)
     if not filters.industry and len(industries) > 1:
         parts = translate(lang, "describe.list_sep").join(
             translate(lang, "describe.industry_count", n=format_number(lang, c),
@@ -515,9 +523,13 @@ def _title(lang: Lang, release: Release, quarter: str, filters: EnterpriseFilter
                          province=province_name(release, lang, filters.province))  # fmt: skip
     if filters.q:
         tail = translate(lang, "describe.title.matching", plants=tail, q=filters.q)
-    if counts["plants"] and filters.has_violations is None:
+    if counts["plants"]:
+        tail = _only(lang, release, filters, tail)
+    if counts["plants"] and filters.has_violations is None and counts["cited"]:
         tail = translate(lang, "describe.title.cited", plants=tail,
                          cited=format_number(lang, counts["cited"]))  # fmt: skip
+    elif counts["plants"] and filters.has_violations is None:
+        tail = translate(lang, "describe.title.none_cited", plants=tail)
     key = "describe.title.grid" if has_grid else "describe.title.plants"
     title = translate(lang, key, period=format_period(lang, quarter), tail=tail)
     return translate(lang, "describe.title.synthetic", title=title) if synthetic else title

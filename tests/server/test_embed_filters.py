@@ -187,3 +187,13 @@ def test_cli_embed_writes_only_the_filtered_plants(periods_release: Any, tmp_pat
 
     bad = runner.invoke(cli_app, [*data, "--min-capacity", "10", "-o", str(tmp_path / "x.html")])
     assert bad.exit_code == 1 and "min_capacity: needs industry" in bad.output, bad.output
+
+
+def test_the_title_names_the_filters_and_a_count_of_none(client: TestClient) -> None:
+    params = {"industry": "coal_power", "status": "operating", "period": "2019"}
+    en = client.get("/api/embed/describe", params={**params, "lang": "en"}).json()
+    assert en["title"] == ("PM2.5 and plants, 2019: 1 coal power plant (only those with status "
+                           "operating), none cited for violations (synthetic data)")  # Jingneng
+    zh = client.get("/api/embed/describe", params={**params, "lang": "zh"}).json()
+    assert zh["title"] == ("2019年PM2.5与企业：1家燃煤发电企业（仅限状态为运行的企业），"
+                           "均无违法记录（合成数据）")
