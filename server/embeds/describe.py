@@ -191,9 +191,9 @@ def colormap_doc(release: Release, name: str) -> Mapping[str, Any]:
 
 
 def industry_name(lang: Lang, industry: str) -> str:
-    """``coal_power`` → ``coal power`` / ``燃煤发电``; unknown industries as written."""
-    text = catalogue(lang).get(f"describe.industry.{industry or 'other'}")
-    return str(text) if isinstance(text, str) else industry.replace("_", " ")
+    """``coal_power`` → ``coal power`` / ``燃煤发电`` (the map's ``industry.*`` names); unknown
+    industries as written."""
+    return value_name(lang, "industry", industry or "other")
 
 
 def value_name(lang: Lang, kind: str, value: str) -> str:

@@ -21,7 +21,7 @@ from lantian.i18n import LANGS, Lang, catalogue
 from lantian.server.deps import EnterpriseFilter
 from lantian.server.embeds.basemap import read_basemap
 from lantian.server.embeds.canvas import mercator
-from lantian.server.embeds.describe import describe_view
+from lantian.server.embeds.describe import describe_view, industry_name
 from lantian.server.embeds.preview import render_preview
 from lantian.server.embeds.routes import embed_map
 from lantian.server.embeds.style import linked_style
@@ -51,7 +51,6 @@ def test_every_message_the_server_writes_is_in_both_catalogues() -> None:
     used = {m.group(0)[1:-1] for d in SOURCES for f in d.glob("*.py")
             for m in KEY.finditer(f.read_text("utf-8"))}  # fmt: skip
     # messages whose key is built from data: every value the code can build
-    used |= {f"describe.industry.{k}" for k in ("steel", "coal_power", "coking", "other")}
     used |= {f"describe.months.q{q}" for q in range(1, 5)} | {"describe.method.idw",
                                                                  "describe.method.kriging"}
     used |= {f"describe.extent.{k}" for k in ("e", "w", "w_e", "n", "s", "s_n")}
@@ -259,3 +258,12 @@ def test_the_zip_cites_in_both_languages_the_chosen_first(client: TestClient, la
     assert f"lang={lang}" in cite  # the re-run URL keeps the language
     zh, en = licences.index("## 本次导出"), licences.index("## This extract")
     assert (zh < en) == (lang == "zh")
+
+
+def test_every_industry_the_map_names_is_named_in_both_languages() -> None:
+    """The embeds, previews and descriptions name industries as the map does (``industry.*``)."""
+    for lang in LANGS:
+        for industry in ("steel", "coal_power", "coking", "cement", "chemical", "other"):
+            assert industry_name(lang, industry) == catalogue(lang)[f"industry.{industry}"]
+    assert industry_name("zh", "cement") == "水泥"
+    assert industry_name("zh", "glass_wool") == "glass wool"  # unknown: as written
