@@ -20,7 +20,17 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
-from .style import CHINA, FONT_STACK, HALO, LABELS, LAND, LINES, SEA
+from .style import (
+    CHINA,
+    FONT_STACK,
+    HALO,
+    LABELS,
+    LAND,
+    LINES,
+    SEA,
+    SHAPE_CORNERS,
+    shape_points,
+)
 
 VENDOR_DIR = Path(__file__).resolve().parents[2] / "web" / "static" / "vendor"
 # (name, path under vendor/) in load order: every embed's, then the linked embeds' basemap.
@@ -121,6 +131,30 @@ def _inline(
     return "\n".join(styles), "\n".join(scripts)
 
 
+SYMBOL_PX = 14  # a plant symbol's box; the circle's radius is 6 px, its stroke centred on it
+SYMBOL_LAYERS = ("lt-edge", "lt-halo", "lt-shape")  # bottom to top: outer ring, halo, shape
+
+
+def _shape_element(shape: str) -> str:
+    """The SVG element of ``shape`` (its circle of radius 6 px) around the origin."""
+    points = shape_points(shape, 0, 0, SYMBOL_PX / 2 - 1)
+    if not points:
+        return f'circle r="{SYMBOL_PX / 2 - 1:g}"'
+    return 'polygon points="' + " ".join(f"{x:.2f},{y:.2f}" for x, y in points) + '"'
+
+
+def symbol_svg(shape: str, classes: str = "{cls}", fill: str = "{fill}") -> str:
+    """A plant's symbol as inline SVG (the embed's markers and legend): the shape, drawn three
+    times as the layers the CSS styles by ``classes`` (cited, up, flag, approx), in the colour
+    ``fill``. The defaults leave ``{cls}`` and ``{fill}`` for the embed's script to fill."""
+    element = _shape_element(shape)
+    half = SYMBOL_PX / 2
+    layers = "".join(f'<{element} class="{layer}"/>' for layer in SYMBOL_LAYERS)
+    return (f'<svg class="lt-mk {classes}" data-shape="{shape}" width="{SYMBOL_PX}" '
+            f'height="{SYMBOL_PX}" viewBox="{-half:g} {-half:g} {SYMBOL_PX} {SYMBOL_PX}" '
+            f'style="--fill:{fill}" aria-hidden="true">{layers}</svg>')  # fmt: skip
+
+
 def _fill(template: str, tokens: Mapping[str, object]) -> str:
     """``template`` with each ``__KEY__`` replaced by its token."""
     for key, value in tokens.items():
@@ -128,8 +162,9 @@ def _fill(template: str, tokens: Mapping[str, object]) -> str:
     return template
 
 
-# The embed's own style: title box, legend, basemap labels, markers (as web/static/style.css
-# .mk), clusters. __TOKENS__ are filled from the basemap's palette (style.py).
+# The embed's own style: title box, legend, basemap labels, markers (the SVG symbols of
+# symbol_svg, styled as web/static/style.css .mk), clusters. __TOKENS__ are filled from the
+# basemap's palette (style.py).
 _CSS = """
 .leaflet-container { font: 12px/1.35 system-ui, -apple-system, "Segoe UI", __FONTS__;
   background: __SEA__; }
@@ -169,18 +204,18 @@ _CSS = """
 .lt-legend .lt-keys { display: flex; flex-wrap: wrap; column-gap: 8px; }
 .lt-legend .lt-item { display: flex; align-items: center; gap: 3px; margin: 1px 0;
   line-height: 1.2; }
-.lt-mk { --fill: #999; box-sizing: border-box; width: 14px; height: 14px; border-radius: 50%;
-  background: var(--fill); border: 1.5px solid #fff; box-shadow: 0 0 0 1px rgba(0, 0, 0, 0.3); }
-.lt-mk.cited { border: 2.5px solid #d7191c; box-shadow: none; }
-.lt-mk.up { box-shadow: 0 0 0 4px rgba(255, 140, 0, 0.55); }
-.lt-mk.flag { border: 2.5px solid #5c0010;
-  box-shadow: 0 0 0 3px rgba(255, 140, 0, 0.7), 0 0 0 5px #5c0010; }
-.lt-mk.approx { background: color-mix(in srgb, var(--fill) 25%, transparent);
-  border: 2px solid var(--fill); box-shadow: none; }
-.lt-legend .lt-mk { flex: none; width: 11px; height: 11px; margin: 2px 3px; }
-.lt-legend .lt-mk.up { box-shadow: 0 0 0 3px rgba(255, 140, 0, 0.55); }
-.lt-legend .lt-mk.flag { box-shadow: 0 0 0 2px rgba(255, 140, 0, 0.7), 0 0 0 3px #5c0010; }
-.lt-mk.cluster, .lt-cluster { --fill: #444; }
+.lt-mk { display: block; overflow: visible; }  /* an SVG: symbol_svg() */
+.lt-mk > * { fill: none; stroke: none; stroke-linejoin: round; }
+.lt-mk .lt-shape { fill: var(--fill); stroke: #fff; stroke-width: 1.5; }
+.lt-mk .lt-edge { stroke: rgba(0, 0, 0, 0.3); stroke-width: 3.5; }  /* 1 px beyond the white */
+.lt-mk.cited .lt-shape { stroke: #d7191c; stroke-width: 2.5; }
+.lt-mk.up .lt-halo { stroke: rgba(255, 140, 0, 0.55); stroke-width: 9.5; }  /* 4 px beyond */
+.lt-mk.flag .lt-shape { stroke: #5c0010; stroke-width: 2.5; }
+.lt-mk.flag .lt-halo { stroke: rgba(255, 140, 0, 0.7); stroke-width: 8.5; }  /* 3 px beyond */
+.lt-mk.flag .lt-edge { stroke: #5c0010; stroke-width: 12.5; }  /* 5 px beyond */
+.lt-mk.cited .lt-edge, .lt-mk.up .lt-edge, .lt-mk.approx .lt-edge { stroke: none; }
+.lt-mk.approx .lt-shape { fill-opacity: 0.25; stroke: var(--fill); stroke-width: 2; }
+.lt-legend .lt-mk { flex: none; width: 11px; height: 11px; margin: 3px 4px; }
 .lt-cluster { box-sizing: border-box; border-radius: 50%; background: rgba(68, 68, 68, 0.8);
   border: 2px solid #fff; color: #fff; font-weight: 700; display: flex; align-items: center;
   justify-content: center; }
@@ -373,16 +408,18 @@ _JS = """
     standaloneBasemap(config.basemap);
   }
 
-  var colours = config.industries;
+  var industries = config.industries; // [industry, colour, shape]
+  var SYMBOLS = __SYMBOLS__; // shape: its SVG with {cls} and {fill} to fill (symbol_svg)
   function icon(m) {
-    var flags = m[3], cls = "lt-mk";
+    var flags = m[3], cls = "";
     var cited = flags & 1, up = flags & 2;
-    if (cited && up) cls += " flag"; else if (cited) cls += " cited"; else if (up) cls += " up";
-    if ((flags & 4) && !cited && !up) cls += " approx";
-    var colour = (colours[m[2]] || colours[colours.length - 1])[1];
+    if (cited && up) cls = "flag"; else if (cited) cls = "cited"; else if (up) cls = "up";
+    if ((flags & 4) && !cited && !up) cls = "approx";
+    var industry = industries[m[2]] || industries[industries.length - 1];
+    var symbol = SYMBOLS[industry[2]] || SYMBOLS.circle;
     return L.divIcon({
-      className: "", iconSize: [14, 14],
-      html: '<div class="' + cls + '" style="--fill:' + colour + '"></div>',
+      className: "", iconSize: [__SYMBOL_PX__, __SYMBOL_PX__],
+      html: symbol.replace("{cls}", cls).replace("{fill}", industry[1]),
     });
   }
   function clusterIcon(cluster) {
@@ -436,7 +473,8 @@ EMBED_JS = _fill(_JS, {
     "SMALL_W": SMALL_FRAME[0], "SMALL_H": SMALL_FRAME[1], "LAND": LAND, "CHINA": CHINA,
     "LINES": json.dumps({kind: [c, w, list(d)] for kind, (c, w, d) in LINES.items()}),
     "SIZES": json.dumps({level: size for level, (_, size) in LABELS.items()}),
-    "FONT_STACK": json.dumps(FONT_STACK),
+    "FONT_STACK": json.dumps(FONT_STACK), "SYMBOL_PX": SYMBOL_PX,
+    "SYMBOLS": script_json({shape: symbol_svg(shape) for shape in SHAPE_CORNERS}),
 })  # fmt: skip
 
 

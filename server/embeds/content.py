@@ -24,11 +24,13 @@ from ..api.regions import number
 from ..api.routes import timeline_position
 from ..exports import citation
 from ..releases.release import Release
+from .assets import symbol_svg
 from .describe import INDUSTRY_COLOURS, OTHER_COLOUR, data_date, industry_name, province_name
 from .view import MAX_LAT, BBox, ResolvedView
 
 CITED, UP, APPROX, RECORDS = 1, 2, 4, 8  # marker flag bits
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+STATE_FILL, CLUSTER_FILL = "#999999", "#444444"  # the legend's symbols of a state, a cluster
 MAX_FINDING = 300  # characters of a finding shown in a popup
 
 
@@ -114,12 +116,22 @@ def popup_html(props: Mapping[str, Any], facts: Mapping[str, Any] | None, quarte
     return "".join(out)
 
 
-def industry_palette(release: Release, index: np.ndarray) -> list[tuple[str, str]]:
-    """``[(industry, colour)]``: the known industries, those present, then ``other``."""
+# The plants' symbol shapes of web/static/markers.js (INDUSTRY_SHAPES), so that readers who
+# cannot tell the colours apart still tell the industries apart; any other industry: a circle.
+INDUSTRY_SHAPES = {"cement": "square", "coking": "triangle", "chemical": "hexagon"}
+
+
+def industry_shape(industry: str) -> str:
+    """The shape of ``industry``'s symbol (style.SHAPE_CORNERS)."""
+    return INDUSTRY_SHAPES.get(industry, "circle")
+
+
+def industry_palette(release: Release, index: np.ndarray) -> list[tuple[str, str, str]]:
+    """``[(industry, colour, shape)]``: the known industries, those present, then ``other``."""
     present = {str(i) for i in release.enterprises.industry[index]}
-    known = [(k, c) for k, c in INDUSTRY_COLOURS.items()]
     extra = sorted(present - set(INDUSTRY_COLOURS) - {""})
-    return known + [(k, OTHER_COLOUR) for k in extra] + [("other", OTHER_COLOUR)]
+    colours = [*INDUSTRY_COLOURS.items(), *((k, OTHER_COLOUR) for k in extra)]
+    return [(k, c, industry_shape(k)) for k, c in colours] + [("other", OTHER_COLOUR, "circle")]
 
 
 def marker_rows(release: Release, resolved: ResolvedView, lang: Lang) -> list[list[Any]]:
@@ -127,7 +139,7 @@ def marker_rows(release: Release, resolved: ResolvedView, lang: Lang) -> list[li
     and popup in ``lang``."""
     row = timeline_position(release, resolved.quarter)
     records = release.records
-    palette = [k for k, _ in industry_palette(release, resolved.index)]
+    palette = [p[0] for p in industry_palette(release, resolved.index)]
     other = len(palette) - 1
     out: list[list[Any]] = []
     for i in resolved.index.tolist():
@@ -252,7 +264,7 @@ def class_label(cls: Mapping[str, Any], last: bool) -> str:
 
 
 def legend_html(doc: Mapping[str, Any] | None, has_grid: bool, quarter: str,
-                palette: Sequence[tuple[str, str]], count: int, lang: Lang,
+                palette: Sequence[tuple[str, str, str]], count: int, lang: Lang,
                 present: set[str] | None = None, scale_html: str | None = None,
                 period: str | None = None) -> str:  # fmt: skip
     """Legend: the PM2.5 classes as one horizontal scale (or ``scale_html``, e.g. the change
@@ -288,21 +300,17 @@ def legend_html(doc: Mapping[str, Any] | None, has_grid: bool, quarter: str,
             )
         out.append("</div>")
     out.append(f"<h2>{e(plural(lang, 'embed.legend.plants', count))}</h2><div class=\"lt-keys\">")
-    for name, colour in palette if present is None else [p for p in palette if p[0] in present]:
-        out.append(
-            f'<div class="lt-item"><span class="lt-mk" style="--fill:{colour}"></span>'
-            f"<span>{e(industry_name(lang, name))}</span></div>"
-        )
-    for cls, text in (
+    keys = [(symbol_svg(shape, "", colour), industry_name(lang, name))
+            for name, colour, shape in palette if present is None or name in present]  # fmt: skip
+    keys += [(symbol_svg("circle", cls, STATE_FILL), text) for cls, text in (
         ("cited", _(lang, "embed.legend.cited", period=format_period(lang, quarter))),
         ("up", _(lang, "embed.legend.up")),
         ("flag", _(lang, "embed.legend.flag")),
         ("approx", _(lang, "embed.legend.approx")),
-        ("cluster", _(lang, "embed.legend.cluster")),
-    ):
-        out.append(
-            f'<div class="lt-item"><span class="lt-mk {cls}"></span><span>{e(text)}</span></div>'
-        )
+    )]  # fmt: skip
+    keys.append((symbol_svg("circle", "cluster", CLUSTER_FILL), _(lang, "embed.legend.cluster")))
+    for symbol, text in keys:
+        out.append(f'<div class="lt-item">{symbol}<span>{e(text)}</span></div>')
     out.append("</div></details>")
     return "".join(out)
 

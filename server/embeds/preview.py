@@ -57,7 +57,7 @@ from .canvas import (
     text_width,
     wrap,
 )
-from .content import class_label
+from .content import class_label, industry_shape
 from .describe import (
     INDUSTRY_COLOURS,
     OTHER_COLOUR,
@@ -68,8 +68,9 @@ from .describe import (
     industry_name,
     raster_layer,
 )
+from .style import shape_points
 
-RENDER_VERSION = "3"  # part of the ETag: bump when the drawing changes
+RENDER_VERSION = "4"  # part of the ETag: bump when the drawing changes
 INK = (34, 34, 34, 255)
 MUTED = (85, 85, 85, 255)
 WARN = (180, 30, 30, 255)
@@ -152,6 +153,19 @@ def _interp(zoom: float, low: float, high: float) -> float:
     return low + (high - low) * t
 
 
+def draw_symbol(pen: ImageDraw.ImageDraw, shape: str, x: float, y: float, size: float,
+                fill: RGBA, ring: RGBA, width: float) -> None:  # fmt: skip
+    """``shape`` (style.SHAPE_CORNERS) centred at (x, y), its circle's radius ``size`` px, in
+    ``fill`` inside a ring of ``width`` px around it (GL draws an icon's halo outside it)."""
+    for grow, ink in ((width, ring), (0.0, fill)):  # the fill replaces the ring's inside
+        points = shape_points(shape, x, y, size, grow)
+        if points:
+            pen.polygon(points, fill=ink)
+        else:
+            r = size + grow
+            pen.ellipse((x - r, y - r, x + r, y + r), fill=ink)
+
+
 def plant_styles(release: Release, quarter: str, index: np.ndarray) -> dict[str, np.ndarray]:
     """cited / up / flag / approx / records per plant of ``index`` in ``quarter``."""
     row = release.timeline.index(quarter)
@@ -214,11 +228,8 @@ def draw_plants(
         else:
             stroke, width = (255, 255, 255, 255), 1.2
         inner = rgba(fill, APPROX_ALPHA if style["approx"][k] else 255)
-        outer = radius + width * SCALE  # GL strokes lie outside the radius
-        mark_pen.ellipse(
-            (x - outer, y - outer, x + outer, y + outer), fill=inner, outline=stroke,
-            width=max(1, round(width * SCALE)),
-        )  # fmt: skip
+        draw_symbol(mark_pen, industry_shape(industry), x, y, radius, inner, stroke,
+                    width * SCALE)  # fmt: skip
     image.alpha_composite(halos)
     image.alpha_composite(marks)
 
@@ -271,12 +282,13 @@ class Layout:
                 self.pen.text((x, self.y + swatch_h + SCALE), label_text, font=face, fill=MUTED)
         self.y += swatch_h + SCALE + line_height + 2 * SCALE
 
-    def markers(self, items: Sequence[tuple[str, str]], face: Font) -> None:
-        """Flow of (kind, label) marker keys; kind: an industry colour, cited, up, flag."""
+    def markers(self, items: Sequence[tuple[str, str, str]], face: Font) -> None:
+        """Flow of (kind, shape, label) marker keys; kind: an industry colour, cited, up,
+        flag."""
         line_height = max(_line_height(face), 16 * SCALE)
         x: float = self.left
         r = 5 * SCALE
-        for kind, label in items:
+        for kind, shape, label in items:
             w = 2 * r + 10 * SCALE + text_width(label, face) + 12 * SCALE
             if x + w > self.left + self.width and x > self.left:
                 x, self.y = self.left, self.y + line_height
@@ -289,9 +301,8 @@ class Layout:
                                      outline=rgba(FLAG) if kind == "flag" else None,
                                      width=2 * SCALE if kind == "flag" else 0)  # fmt: skip
                 stroke = {"cited": CITED, "flag": FLAG}.get(kind, "#ffffff")
-                width = {"cited": 2.5, "flag": 3.0}.get(kind, 1.2)
-                self.pen.ellipse((cx - r, cy - r, cx + r, cy + r), fill=rgba(fill),
-                                 outline=rgba(stroke), width=round(width * SCALE))  # fmt: skip
+                width = {"cited": 2.5, "flag": 3.0}.get(kind, 1.2) * SCALE
+                draw_symbol(self.pen, shape, cx, cy, r - width, rgba(fill), rgba(stroke), width)
                 self.pen.text((cx + r + 6 * SCALE, cy), label, font=face, fill=INK, anchor="lm")
             x += w
         self.y += line_height + 2 * SCALE
@@ -316,8 +327,9 @@ def render_preview(
     sources = _(lang, "preview.sources_sep").join(
         str(s.get("attribution") or s.get("title")) for s in release.sources)
     industries = [k for k in view.industries if k] or list(INDUSTRY_COLOURS)
-    keys = [(INDUSTRY_COLOURS.get(k, OTHER_COLOUR), industry_name(lang, k)) for k in industries]
-    keys += [(kind, _(lang, f"preview.key.{kind}")) for kind in ("cited", "up", "flag")]
+    keys = [(INDUSTRY_COLOURS.get(k, OTHER_COLOUR), industry_shape(k), industry_name(lang, k))
+            for k in industries]  # fmt: skip
+    keys += [(kind, "circle", _(lang, f"preview.key.{kind}")) for kind in ("cited", "up", "flag")]
     subtitle = data_date(release, view.period, lang, view.quarter)
     if view.synthetic:
         subtitle = _(lang, "preview.synthetic", subtitle=subtitle)

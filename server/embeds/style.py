@@ -1,5 +1,6 @@
 """How the embeds and previews draw the basemap: one palette, and the MapLibre style of the
-linked embeds (drawn inside Leaflet by ``@maplibre/maplibre-gl-leaflet``).
+linked embeds (drawn inside Leaflet by ``@maplibre/maplibre-gl-leaflet``); and the shapes of the
+plants' symbols.
 
 A calm, light basemap lets the PM2.5 colours lead: sea, land, China a shade lighter; the PM2.5
 layer over the land; the lines of counties, cities, provinces and the country, the maritime
@@ -9,6 +10,7 @@ MapLibre draws the labels with the page's fonts (the vendored Noto Sans SC, then
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ...i18n import Lang
@@ -38,6 +40,39 @@ HALO_PX = 1.6
 FONTS = ["Noto Sans SC", "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "sans-serif"]
 FONT_STACK = ", ".join(f'"{f}"' if " " in f else f for f in FONTS)
 RASTER_OPACITY = 0.75  # as the web map
+
+Point = tuple[float, float]
+
+
+def _regular(sides: int, radius: float, turn: float, shift: float = 0.0) -> tuple[Point, ...]:
+    step = 2 * math.pi / sides
+    return tuple((radius * math.cos(turn + k * step), shift + radius * math.sin(turn + k * step))
+                 for k in range(sides))  # fmt: skip
+
+
+# The plant symbols of web/static/markers.js (y down) in units of the circle's radius, as the
+# corners of each shape around the symbol's centre (a circle has none); the areas are about
+# equal: a square 1.75 wide, a triangle of circumradius 1.5625 centred on its height (its
+# centroid a sixth of the height below the middle), a hexagon of apothem 0.95.
+SHAPE_CORNERS: dict[str, tuple[Point, ...]] = {
+    "circle": (),
+    "square": _regular(4, 0.875 * math.sqrt(2), math.pi / 4),
+    "triangle": _regular(3, 1.5625, -math.pi / 2, 1.5625 / 4),
+    "hexagon": _regular(6, 0.95 / math.cos(math.pi / 6), 0.0),
+}
+
+
+def shape_points(shape: str, x: float, y: float, size: float, grow: float = 0.0) -> list[Point]:
+    """The corners of ``shape`` centred at (x, y), its circle's radius ``size``, every edge
+    moved ``grow`` outwards; empty for a circle (radius ``size + grow``)."""
+    corners = SHAPE_CORNERS[shape]
+    if not corners:
+        return []
+    cx = sum(p[0] for p in corners) / len(corners)
+    cy = sum(p[1] for p in corners) / len(corners)
+    apothem = math.dist(corners[0], (cx, cy)) * math.cos(math.pi / len(corners)) * size
+    k = (apothem + grow) / apothem * size
+    return [(x + cx * size + k * (px - cx), y + cy * size + k * (py - cy)) for px, py in corners]
 
 
 def _name(lang: Lang) -> list[Any]:

@@ -120,6 +120,27 @@ def test_cited_and_output_up_draws_the_flag_ring(client: TestClient) -> None:
     assert _near(pixels, *shougang, FLAG, radius=16, tol=30)
 
 
+# Points around a plant's centre (px, y down) on the ring of a cited plant's symbol at zoom
+# 10 and above (circle r 8, triangle of circumradius 12.5 centred on its height, rings 2.5 px
+# outside): the circle's ring follows the circle, the triangle's its three edges.
+RINGS = {
+    "circle": {(0, -9): True, (9, 0): True, (-9, 0): True, (10, 10): False, (-10, -10): False},
+    "triangle": {(0, -11): True, (11, 10): True, (-11, 10): True, (11, -9): False,
+                 (-11, -9): False, (0, 4): False},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("plant", "shape"), [(SHOUGANG, "circle"), (builder.TAIYUAN, "triangle")])
+def test_a_plant_is_drawn_in_its_shape(client: TestClient, plant: str, shape: str) -> None:
+    lon, lat = (builder.PLANT_BY_ID[plant][k] for k in ("lon", "lat"))
+    bbox = f"{lon - 0.1},{lat - 0.06},{lon + 0.1},{lat + 0.06}"  # zoomed in: 8 px a radius
+    response, pixels = _png(client, quarter="2019Q2", bbox=bbox, width=640, height=400)
+    x, y = _pixel(response, lon, lat)
+    assert {
+        (dx, dy): _near(pixels, x + dx, y + dy, CITED, radius=1) for dx, dy in RINGS[shape]
+    } == RINGS[shape]
+
+
 def test_preview_without_bbox_frames_the_matching_plants(client: TestClient) -> None:
     response, _ = _png(client, province="河北省", width=400, height=300)
     west, south, east, north = (float(v) for v in response.headers["x-map-bounds"].split(","))

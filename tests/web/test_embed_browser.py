@@ -203,3 +203,44 @@ def test_hebei_embeds_show_city_names(
     page.wait_for_timeout(300)
     page.screenshot(path=str(SHOTS / f"lantian-embed-hebei-{mode}-{lang}-phone.png"))
     context.close()
+
+
+# Per marker title: the shape drawn, its element, the computed fill and ring colour.
+SYMBOLS = ("() => Object.fromEntries([...document.querySelectorAll('.leaflet-marker-icon')]"
+           ".filter((i) => i.querySelector('svg')).map((i) => { const svg = i.querySelector('svg');"
+           " const shape = getComputedStyle(svg.querySelector('.lt-shape'));"
+           " return [i.getAttribute('title'), { shape: svg.dataset.shape,"
+           " element: svg.querySelector('.lt-shape').tagName, fill: shape.fill,"
+           " ring: shape.stroke, size: [i.offsetWidth, i.offsetHeight] }]; }))")
+
+
+def test_markers_draw_each_industrys_shape(browser: Browser, web_release, tmp_path: Path) -> None:
+    release = open_release(web_release.root)
+    try:
+        built = embed_map(release, EmbedView(quarter="2019Q1", bbox=(110.0, 34.0, 122.0, 43.0)))
+    finally:
+        release.close()
+    context = browser.new_context(viewport={"width": 1100, "height": 750})
+    context.set_offline(True)
+    page = context.new_page()
+    seen = _watch(page)
+    page.goto(built.save(tmp_path / built.filename).as_uri(), wait_until="load")
+    page.wait_for_function(READY, timeout=15_000)
+    symbols: dict[str, dict[str, Any]] = page.evaluate(SYMBOLS)
+    cited = "rgb(215, 25, 28)"  # #d7191c
+    assert symbols["Taiyuan Coking & Co"] == {  # coking, cited in 2019Q1
+        "shape": "triangle", "element": "polygon", "fill": "rgb(204, 121, 167)", "ring": cited,
+        "size": [14, 14],
+    }  # fmt: skip
+    assert symbols["Shougang Jingtang Iron and Steel"] == {  # steel, cited
+        "shape": "circle", "element": "circle", "fill": "rgb(0, 114, 178)", "ring": cited,
+        "size": [14, 14],
+    }  # fmt: skip
+    assert symbols["HBIS Tangsteel"]["element"] == "circle"
+    assert symbols["HBIS Tangsteel"]["ring"] != cited  # not cited in 2019Q1
+    legend = page.evaluate("[...document.querySelectorAll('.lt-legend svg.lt-mk')]"
+                           ".map((s) => s.dataset.shape)")  # fmt: skip
+    assert legend == ["circle", "circle", "triangle"] + ["circle"] * 5  # steel, coal, coking…
+    page.screenshot(path=str(SHOTS / "lantian-embed-shapes.png"))
+    assert seen["errors"] == [] and seen["failed"] == []
+    context.close()
