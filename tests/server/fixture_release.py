@@ -623,33 +623,40 @@ MEDIA = {
 }
 
 
+def _write_grid(root: Path, label: str, like: str, tags: Mapping[str, str] | None = None) -> None:
+    """The COG ``pm25/pm25_<label>.tif`` and the raster archives of ``label`` in both colour
+    scales, with the field of quarter ``like``."""
+    pm, unc, transform = cog_values(like)
+    with rasterio.open(
+        root / "pm25" / f"pm25_{label}.tif", "w", driver="GTiff", width=pm.shape[1],
+        height=pm.shape[0], count=2, dtype="float32", crs="EPSG:4326", transform=transform,
+        nodata=float("nan"), tiled=True, blockxsize=128, blockysize=128, compress="deflate",
+    ) as ds:  # fmt: skip
+        ds.write(pm, 1)
+        ds.write(unc, 2)
+        if tags:
+            ds.update_tags(**tags)
+    name = label if label == like else f"{label} (synthetic)"
+    for cmap in ("pm25", "pm25-cb"):
+        tiles = {
+            (z, x, y): raster_tile(z, x, y, like, cmap)
+            for z in range(RASTER_ZOOMS[0], RASTER_ZOOMS[1] + 1)
+            for x, y in tiles_covering(z)
+        }
+        write_pmtiles(
+            root / "tiles" / f"{cmap}_{label}.pmtiles", tiles,
+            _header(TileType.PNG, Compression.NONE, RASTER_ZOOMS),
+            {"name": f"{cmap} {name}", "format": "png"},
+        )  # fmt: skip
+
+
 def build_release(data_dir: Path, map_layers: bool = False) -> FixtureRelease:
     """Write ``data_dir/releases/<id>/`` and point ``data_dir/current`` at it; with
     ``map_layers``, the boundaries archive is a basemap and stations and sparse areas are added."""
     root = data_dir / "releases" / RELEASE_ID
     (root / "pm25").mkdir(parents=True)
     for quarter in QUARTERS:
-        pm, unc, transform = cog_values(quarter)
-        with rasterio.open(
-            root / "pm25" / f"pm25_{quarter}.tif", "w", driver="GTiff", width=pm.shape[1],
-            height=pm.shape[0], count=2, dtype="float32", crs="EPSG:4326",
-            transform=transform, nodata=float("nan"), tiled=True, blockxsize=128,
-            blockysize=128, compress="deflate",
-        ) as ds:  # fmt: skip
-            ds.write(pm, 1)
-            ds.write(unc, 2)
-        for cmap in ("pm25", "pm25-cb"):
-            tiles = {
-                (z, x, y): raster_tile(z, x, y, quarter, cmap)
-                for z in range(RASTER_ZOOMS[0], RASTER_ZOOMS[1] + 1)
-                for x, y in tiles_covering(z)
-            }
-            write_pmtiles(
-                root / "tiles" / f"{cmap}_{quarter}.pmtiles",
-                tiles,
-                _header(TileType.PNG, Compression.NONE, RASTER_ZOOMS),
-                {"name": f"{cmap} {quarter}", "format": "png"},
-            )
+        _write_grid(root, quarter, quarter)
     facts = quarter_facts()
     fields = vector_fields()
     cited_fields = vector_fields()
@@ -902,26 +909,7 @@ def add_periods(release: FixtureRelease, added: Mapping[str, str], made_for: str
     root = release.root
     manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))  # as now on disk
     for label, like in added.items():
-        pm, unc, transform = cog_values(like)
-        with rasterio.open(
-            root / "pm25" / f"pm25_{label}.tif", "w", driver="GTiff", width=pm.shape[1],
-            height=pm.shape[0], count=2, dtype="float32", crs="EPSG:4326", transform=transform,
-            nodata=float("nan"), tiled=True, blockxsize=128, blockysize=128, compress="deflate",
-        ) as ds:  # fmt: skip
-            ds.write(pm, 1)
-            ds.write(unc, 2)
-            ds.update_tags(SYNTHETIC=f"generated for {made_for}")
-        for cmap in ("pm25", "pm25-cb"):
-            tiles = {
-                (z, x, y): raster_tile(z, x, y, like, cmap)
-                for z in range(RASTER_ZOOMS[0], RASTER_ZOOMS[1] + 1)
-                for x, y in tiles_covering(z)
-            }
-            write_pmtiles(
-                root / "tiles" / f"{cmap}_{label}.pmtiles", tiles,
-                _header(TileType.PNG, Compression.NONE, RASTER_ZOOMS),
-                {"name": f"{cmap} {label} (synthetic)", "format": "png"},
-            )  # fmt: skip
+        _write_grid(root, label, like, {"SYNTHETIC": f"generated for {made_for}"})
     manifest["periods"] = {
         kind: sorted(label for label in added if len(label) == width)
         for kind, width in (("month", 7), ("year", 4))
