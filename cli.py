@@ -236,7 +236,8 @@ def embed(
     ] = None,
     period: Annotated[
         str | None, typer.Option(help="The PM2.5 of a month, quarter or year: 2019-01, 2019Q1 "
-                                 "or 2019 (plants: its quarter, a year's last).")
+                                 "or 2019 (plants: those operating in it, with the facts of "
+                                 "its quarter, a year's last).")
     ] = None,
     compare: Annotated[
         str | None, typer.Option(help="Two periods A,B, e.g. 2019Q1,2019Q3: a swipe between "
