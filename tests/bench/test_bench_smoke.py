@@ -4,6 +4,7 @@ scripts keep working. No assertion is made on any timing."""
 from __future__ import annotations
 
 import importlib.util
+import mmap
 import sys
 import time
 from pathlib import Path
@@ -124,9 +125,11 @@ def test_enterprise_memory_reporter(tmp_path: Path) -> None:
     with enterprises.MemoryReporter(interval=0.005) as reporter:
         with reporter.step("enterprises", total=3) as advance:
             advance()
-            held = b"x" * (64 << 20)  # written, so resident
+            held = mmap.mmap(-1, 64 << 20)  # a fresh mapping (not memory malloc kept)...
+            for page in range(0, len(held), mmap.PAGESIZE):
+                held[page] = 1  # ...written, so resident
             time.sleep(0.05)
-            del held
+            held.close()
         with reporter.step("grids quarter 2019Q1"):
             pass
     first, second = reporter.steps
