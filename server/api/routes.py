@@ -24,7 +24,7 @@ from ..deps import (
 )
 from ..errors import ERROR_RESPONSES, InvalidParameterError, NotFoundError
 from ..releases.records import PM25_SOURCE, facility_card
-from ..releases.release import Release, plain, search_key
+from ..releases.release import Enterprises, Release, plain, search_key
 from ..tiles.routes import base_url
 
 
@@ -184,6 +184,18 @@ def facet(values: np.ndarray) -> list[dict[str, Any]]:
     return [{"value": value, "count": count} for value, count in order]
 
 
+def capacity_units(data: Enterprises) -> dict[str, str]:
+    """The capacity unit of each industry's plants (their most frequent) in ``data``
+    (``release.enterprises``)."""
+    units = np.array([str(f["properties"].get("capacity_unit") or "") for f in data.features],
+                     dtype=str)  # fmt: skip
+    return {
+        kind: found[0]["value"]
+        for kind in np.unique(data.industry[data.industry != ""]).tolist()
+        if (found := facet(units[data.industry == kind]))
+    }
+
+
 def enterprise_index(release: Release, enterprise_id: str) -> int:
     """Position of an enterprise; NotFoundError for an unknown id."""
     index = release.enterprises.by_id.get(enterprise_id)
@@ -243,12 +255,7 @@ def api_router(settings: Settings) -> APIRouter:
         data = release.enterprises
         facets: dict[str, Any] = {name: facet(getattr(data, name))
                                   for name in ("industry", "province", "status")}
-        units = [str(f["properties"].get("capacity_unit") or "") for f in data.features]
-        facets["capacity_units"] = {
-            kind: found[0]["value"]
-            for kind in np.unique(data.industry[data.industry != ""]).tolist()
-            if (found := facet(np.array(units, dtype=str)[data.industry == kind]))
-        }
+        facets["capacity_units"] = capacity_units(data)
         facets["coking"] = int(data.coking.sum())
         return facets
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from ...i18n import Lang, catalogue, format_date, format_number, format_period, plural, translate
 from ...layers.periods import period_type
-from ..api.routes import enterprise_mask, facet, timeline_position
+from ..api.routes import capacity_units, enterprise_mask, timeline_position
 from ..deps import EnterpriseFilter, parse_bbox
 from ..errors import InvalidParameterError, NotFoundError
 from ..releases.records import PM25_SOURCE, RECORDS_SOURCE
@@ -203,18 +203,9 @@ def value_name(lang: Lang, kind: str, value: str) -> str:
     return str(text) if isinstance(text, str) else value.replace("_", " ")
 
 
-def capacity_unit(release: Release, industry: str) -> str:
-    """The capacity unit of ``industry``'s plants (their most frequent, as the facets'); ""."""
-    data = release.enterprises
-    units = [str(data.features[int(i)]["properties"].get("capacity_unit") or "")
-             for i in np.flatnonzero(data.industry == industry)]  # fmt: skip
-    found = facet(np.array(units, dtype=str))
-    return str(found[0]["value"]) if found else ""
-
-
 def _capacity(lang: Lang, release: Release, industry: str, value: float) -> str:
-    """``1,000 MW`` / ``1,000 兆瓦``: in the unit of ``industry``'s plants."""
-    unit = capacity_unit(release, industry)
+    """``1,000 MW`` / ``1,000 兆瓦``: in the unit of ``industry``'s plants (as the facets')."""
+    unit = capacity_units(release.enterprises).get(industry, "")
     amount = format_number(lang, value, 1 if value % 1 else 0)
     return f"{amount} {value_name(lang, 'unit', unit) if unit else ''}".strip()
 
